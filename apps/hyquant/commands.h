@@ -1,0 +1,27 @@
+// Subcommand registration: each file adds one subcommand to the CLI and sets the action to run.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+
+namespace hq::app {
+
+// The action of the chosen subcommand; returns the process exit code (0, or 3 for a broken budget).
+using Action = std::function<int()>;
+
+void add_inspect(CLI::App& app, Action& action);
+void add_infer(CLI::App& app, Action& action);
+
+// "x=1x3x48x192" -> {"x", {1,3,48,192}}; throws hq::Error on a malformed value.
+std::pair<std::string, Shape> parse_shape_arg(const std::string& s);
+// Loads a model, fixes the given input shapes, infers shapes and runs the graph pass pipeline.
+graph::Model load_and_prepare(const std::string& path, const std::map<std::string, Shape>& shapes, bool run_passes);
+// The command line as one string (for model metadata).
+std::string command_line();
+void set_command_line(int argc, char** argv);
+
+}  // namespace hq::app

@@ -1,0 +1,221 @@
+// hyquant inspect: what a model holds (inputs/outputs, opsets, ops, parameters, quantizable layers, MACs),
+// and `--ops`: the operators the CPU executor implements.
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <set>
+
+#include "apps/hyquant/commands.h"
+#include "core/error.h"
+#include "exec/cpu/cpu_backend.h"
+
+namespace hq::app {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+json value_json(const graph::ValueInfo& v) {
+    json dims = json::array();
+    for (const auto& d : v.dims) {
+        if (d.known()) dims.push_back(d.value);
+        else dims.push_back(d.param.empty() ? json(nullptr) : json(d.param));
+    }
+    return json{{"name", v.name}, {"dtype", dtype_name(v.dtype)}, {"shape", v.has_shape ? dims : json(nullptr)}};
+}
+
+std::optional<Shape> shape_of(const graph::Model& m, const std::string& v) {
+    auto it = m.graph.initializers.find(v);
+    if (it != m.graph.initializers.end()) return it->second.shape();
+    const graph::ValueInfo* vi = m.graph.find_value(v);
+    return vi ? vi->static_shape() : std::nullopt;
+}
+
+// Multiply-accumulates of one quantizable layer, when the shapes it needs are known.
+std::optional<int64_t> layer_macs(const graph::Model& m, const graph::Node& n) {
+    auto w = shape_of(m, n.input(1));
+    auto y = n.outputs.empty() ? std::nullopt : shape_of(m, n.outputs[0]);
+    if (!w || !y) return std::nullopt;
+    if (n.op_type == "Conv") {
+        if (w->size() < 3) return std::nullopt;
+        int64_t k = 1;
+        for (size_t i = 1; i < w->size(); ++i) k *= (*w)[i];
+        return shape_numel(*y) * k;
+    }
+    if (n.op_type == "ConvTranspose") {
+        auto x = shape_of(m, n.input(0));
+        if (!x || w->size() < 3) return std::nullopt;
+        int64_t k = 1;
+        for (size_t i = 1; i < w->size(); ++i) k *= (*w)[i];
+        return shape_numel(*x) * k;
+    }
+    if (n.op_type == "Gemm") {
+        if (w->size() != 2) return std::nullopt;
+        int64_t kdim = n.attr_int("transB", 0) ? (*w)[1] : (*w)[0];
+        return shape_numel(*y) * kdim;
+    }
+    if (n.op_type == "MatMul") {
+        if (w->empty()) return std::nullopt;
+        int64_t kdim = w->size() == 1 ? (*w)[0] : (*w)[w->size() - 2];
+        return shape_numel(*y) * kdim;
+    }
+    return std::nullopt;
+}
+
+json inspect_json(const graph::Model& m, const std::string& path) {
+    const auto& g = m.graph;
+    json j;
+    j["model"] = path;
+    j["ir_version"] = m.ir_version;
+    json ops = json::object();
+    for (const auto& [d, v] : m.opsets) ops[d.empty() ? "ai.onnx" : d] = v;
+    j["opsets"] = ops;
+    j["producer"] = m.producer_name + (m.producer_version.empty() ? "" : " " + m.producer_version);
+    j["inputs"] = json::array();
+    for (const auto& i : g.inputs) j["inputs"].push_back(value_json(i));
+    j["outputs"] = json::array();
+    for (const auto& o : g.outputs) j["outputs"].push_back(value_json(o));
+    std::map<std::string, int64_t> counts;
+    for (const auto& n : g.nodes) counts[(n.domain.empty() ? "" : n.domain + ".") + n.op_type]++;
+    j["nodes"] = g.nodes.size();
+    j["op_counts"] = counts;
+    int64_t params = 0;
+    std::map<std::string, int64_t> bytes;
+    for (const auto& [k, t] : g.initializers) {
+        params += t.numel();
+        bytes[dtype_name(t.dtype())] += (int64_t)t.nbytes();
+    }
+    j["parameters"] = params;
+    j["bytes_by_dtype"] = bytes;
+    json layers = json::array();
+    int64_t total = 0;
+    bool all_known = true;
+    static const std::set<std::string> quantizable = {"Conv", "ConvTranspose", "Gemm", "MatMul"};
+    for (const auto& n : g.nodes) {
+        if (!n.domain.empty() || !quantizable.count(n.op_type)) continue;
+        json l{{"name", n.name}, {"op_type", n.op_type}};
+        auto wit = g.initializers.find(n.input(1));
+        l["weight"] = wit == g.initializers.end() ? json(nullptr) : json(n.input(1));
+        l["weight_shape"] = wit == g.initializers.end() ? json(nullptr) : json(wit->second.shape());
+        if (n.op_type == "Conv" || n.op_type == "ConvTranspose") l["group"] = n.attr_int("group", 1);
+        auto macs = layer_macs(m, n);
+        l["macs"] = macs ? json(*macs) : json(nullptr);
+        if (macs) total += *macs;
+        else all_known = false;
+        layers.push_back(l);
+    }
+    j["quantizable_layers"] = layers;
+    j["macs_total"] = all_known ? json(total) : json(nullptr);
+    return j;
+}
+
+std::string human_count(int64_t v) {
+    char buf[32];
+    if (v >= 1000000000) std::snprintf(buf, sizeof buf, "%.2fG", v / 1e9);
+    else if (v >= 1000000) std::snprintf(buf, sizeof buf, "%.2fM", v / 1e6);
+    else if (v >= 1000) std::snprintf(buf, sizeof buf, "%.1fK", v / 1e3);
+    else std::snprintf(buf, sizeof buf, "%lld", (long long)v);
+    return buf;
+}
+
+void print_table(const json& j) {
+    std::printf("model        %s\n", j["model"].get<std::string>().c_str());
+    std::string ops;
+    for (auto& [k, v] : j["opsets"].items()) ops += k + " " + std::to_string(v.get<int64_t>()) + "  ";
+    std::printf("opsets       %s\n", ops.c_str());
+    std::printf("producer     %s\n", j["producer"].get<std::string>().c_str());
+    auto dims = [](const json& v) {
+        if (v["shape"].is_null()) return std::string("?");
+        std::string s = "[";
+        bool first = true;
+        for (const auto& d : v["shape"]) {
+            if (!first) s += ",";
+            first = false;
+            s += d.is_null() ? "?" : d.is_string() ? d.get<std::string>() : std::to_string(d.get<int64_t>());
+        }
+        return s + "]";
+    };
+    for (const auto& i : j["inputs"])
+        std::printf("input        %s %s %s\n", i["name"].get<std::string>().c_str(), i["dtype"].get<std::string>().c_str(), dims(i).c_str());
+    for (const auto& o : j["outputs"])
+        std::printf("output       %s %s %s\n", o["name"].get<std::string>().c_str(), o["dtype"].get<std::string>().c_str(), dims(o).c_str());
+    std::printf("nodes        %lld\n", (long long)j["nodes"].get<int64_t>());
+    std::printf("parameters   %s (", human_count(j["parameters"].get<int64_t>()).c_str());
+    bool first = true;
+    for (auto& [k, v] : j["bytes_by_dtype"].items()) {
+        std::printf("%s%s %s bytes", first ? "" : ", ", k.c_str(), human_count(v.get<int64_t>()).c_str());
+        first = false;
+    }
+    std::printf(")\n\nop counts\n");
+    for (auto& [k, v] : j["op_counts"].items()) std::printf("  %-28s %lld\n", k.c_str(), (long long)v.get<int64_t>());
+    std::printf("\nquantizable layers (%zu)\n", j["quantizable_layers"].size());
+    std::printf("  %-36s %-14s %-22s %s\n", "name", "op", "weight shape", "MACs");
+    for (const auto& l : j["quantizable_layers"]) {
+        std::string ws = "-";
+        if (!l["weight_shape"].is_null()) {
+            ws = "[";
+            for (size_t i = 0; i < l["weight_shape"].size(); ++i)
+                ws += (i ? "," : "") + std::to_string(l["weight_shape"][i].get<int64_t>());
+            ws += "]";
+        }
+        std::string macs = l["macs"].is_null() ? "?" : human_count(l["macs"].get<int64_t>());
+        std::printf("  %-36s %-14s %-22s %s\n", l["name"].get<std::string>().c_str(),
+                    l["op_type"].get<std::string>().c_str(), ws.c_str(), macs.c_str());
+    }
+    std::printf("\nMACs total   %s\n", j["macs_total"].is_null() ? "unknown (dynamic shapes: give --shape NAME=DIMS)"
+                                                                 : human_count(j["macs_total"].get<int64_t>()).c_str());
+}
+
+json ops_json() {
+    json a = json::array();
+    for (const auto* d : exec::cpu::registry().all()) {
+        json e{{"op_type", d->op_type}, {"domain", d->domain.empty() ? "ai.onnx" : d->domain}, {"since", d->since}};
+        e["until"] = d->until == INT_MAX ? json(nullptr) : json(d->until);
+        a.push_back(e);
+    }
+    return a;
+}
+
+}  // namespace
+
+void add_inspect(CLI::App& app, Action& action) {
+    auto* cmd = app.add_subcommand("inspect", "Show a model's inputs, outputs, opsets, ops, parameters, layers and MACs");
+    struct Opts {
+        std::string model;
+        bool json = false, ops = false;
+        std::vector<std::string> shapes;
+    };
+    auto o = std::make_shared<Opts>();
+    cmd->add_option("MODEL", o->model, "ONNX model file");
+    cmd->add_flag("--json", o->json, "Print JSON");
+    cmd->add_flag("--ops", o->ops, "List the operators (and opset ranges) the CPU executor implements");
+    cmd->add_option("--shape", o->shapes, "Fix an input's shape, NAME=1x3x224x224 (for MACs); repeatable");
+    cmd->callback([&action, o] {
+        action = [o] {
+            if (o->ops) {
+                json a = ops_json();
+                if (o->json) {
+                    std::cout << a.dump(2) << "\n";
+                } else {
+                    for (const auto& e : a)
+                        std::printf("%-24s %-12s opset %lld%s\n", e["op_type"].get<std::string>().c_str(),
+                                    e["domain"].get<std::string>().c_str(), (long long)e["since"].get<int64_t>(),
+                                    e["until"].is_null() ? "+" : ("-" + std::to_string(e["until"].get<int64_t>())).c_str());
+                    std::printf("%zu operator versions\n", a.size());
+                }
+                return 0;
+            }
+            HQ_CHECK(!o->model.empty(), "inspect: MODEL is required (or --ops)");
+            std::map<std::string, Shape> shapes;
+            for (const auto& s : o->shapes) shapes.insert(parse_shape_arg(s));
+            graph::Model m = load_and_prepare(o->model, shapes, false);
+            json j = inspect_json(m, o->model);
+            if (o->json) std::cout << j.dump(2) << "\n";
+            else print_table(j);
+            return 0;
+        };
+    });
+}
+
+}  // namespace hq::app

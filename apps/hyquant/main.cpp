@@ -1,0 +1,54 @@
+// hyquant: the command line. The only place that catches errors, logs the final one and sets the exit code.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <new>
+
+#include "apps/hyquant/commands.h"
+#include "core/error.h"
+#include "core/progress.h"
+
+int main(int argc, char** argv) {
+    hq::app::set_command_line(argc, argv);
+    CLI::App app{"hyquant " HYQUANT_VERSION
+                 " - calibrate, quantize (INT8/FP16/mixed), prune and evaluate ONNX models for Hygon DCU and any ONNX engine"};
+    app.require_subcommand(1);
+    app.fallthrough();
+    app.set_version_flag("--version", HYQUANT_VERSION);
+    std::string level = "info";
+    bool quiet = false;
+    app.add_option("--log-level", level, "trace|debug|info|warn|error|off")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+    app.add_flag("-q,--quiet", quiet, "Only warnings and errors; no progress");
+
+    hq::app::Action action;
+    hq::app::add_inspect(app, action);
+    hq::app::add_infer(app, action);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        int rc = app.exit(e);
+        return rc == 0 ? 0 : 2;
+    }
+
+    auto logger = spdlog::stderr_color_mt("hyquant");
+    logger->set_pattern("%^%l%$: %v");
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(quiet && level == "info" ? spdlog::level::warn : spdlog::level::from_str(level));
+    hq::Progress::set_enabled(!quiet);
+
+    try {
+        return action ? action() : 0;
+    } catch (const hq::Error& e) {
+        spdlog::error("{}", e.what());
+        return e.exit_code();
+    } catch (const std::bad_alloc&) {
+        spdlog::error("out of memory");
+        return 1;
+    } catch (const std::exception& e) {
+        spdlog::error("internal error: {}", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,2 @@
+// Placeholder until the data reader lands.
+#include "calib/data_reader.h"

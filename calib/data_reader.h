@@ -1,0 +1,51 @@
+// The one data reader every command uses: a folder of samples (SPEC.md "Data folders"), read lazily
+// one sample at a time so that memory does not grow with the number of samples.
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "graph/graph.h"
+
+namespace hq::calib {
+
+// Preprocessing of PNG/JPEG samples into a model input.
+struct ImageOptions {
+    int64_t height = 0, width = 0;  // --size HxW; 0: the model input's static H/W, else the image's own
+    bool keep_aspect = false;       // --keep-aspect: resize to height H keeping aspect (width <= W), pad right
+    float pad_value = 0.0f;         // --pad-value: value of padded pixels, in the normalized (model input) space
+    std::vector<float> mean{0.0f, 0.0f, 0.0f};  // --mean, per channel, in 0-255 units
+    std::vector<float> std{1.0f, 1.0f, 1.0f};   // --std, per channel, in 0-255 units
+    bool bgr = false;               // --bgr: channel order B,G,R
+    std::string layout = "nchw";    // --layout nchw|nhwc
+};
+
+struct Sample {
+    std::string name;                      // sample name (file or folder name without extension)
+    std::map<std::string, Tensor> inputs;  // model input name -> tensor
+};
+
+class DataSource {
+public:
+    // Scans `dir` (sorted by name). Throws hq::Error (exit 2) naming the folder when it is missing,
+    // empty or holds nothing usable for a model with these inputs.
+    DataSource(const std::string& dir, const std::vector<graph::ValueInfo>& model_inputs, ImageOptions image = {});
+    size_t size() const { return entries_.size(); }
+    const std::string& name(size_t i) const { return entries_.at(i).name; }
+    // Reads sample i. A tensor whose dtype or shape does not fit its model input is an error naming
+    // the file and the input.
+    Sample load(size_t i) const;
+
+private:
+    struct Entry {
+        std::string name;
+        std::vector<std::pair<std::string, std::string>> files;  // input name -> file path
+    };
+    std::vector<Entry> entries_;
+    std::vector<graph::ValueInfo> inputs_;
+    ImageOptions image_;
+};
+
+}  // namespace hq::calib

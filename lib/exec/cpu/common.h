@@ -1,0 +1,65 @@
+// Helpers shared by the CPU kernels: dtype dispatch, float16 staging, axes/attribute-or-input reads,
+// and a broadcasting index walker. No framework types beyond hq::Tensor and the kernel context.
+#pragma once
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/half.h"
+#include "core/threads.h"
+#include "exec/kernel.h"
+
+namespace hq::exec::cpu {
+
+// Calls f(T{}) with T the C++ type of dtype `t` (all numeric types plus bool as uint8_t-compatible bool).
+// float16/bfloat16 are not dispatched here: stage them through float32 (to_f32/from_f32).
+template <typename F>
+void dispatch_numeric(DType t, const std::string& who, F&& f) {
+    switch (t) {
+        case DType::F32: f(float{}); break;
+        case DType::F64: f(double{}); break;
+        case DType::I8: f(int8_t{}); break;
+        case DType::U8: f(uint8_t{}); break;
+        case DType::I16: f(int16_t{}); break;
+        case DType::U16: f(uint16_t{}); break;
+        case DType::I32: f(int32_t{}); break;
+        case DType::U32: f(uint32_t{}); break;
+        case DType::I64: f(int64_t{}); break;
+        case DType::U64: f(uint64_t{}); break;
+        case DType::Bool: f(bool{}); break;
+        default: HQ_FAIL(who, ": unsupported element type ", dtype_name(t));
+    }
+}
+
+// float32 copy of a float16/bfloat16/float64 tensor (float32 tensors are returned as they are, shared).
+Tensor to_f32(const Tensor& t);
+// Converts a float32 tensor to `dt` (float16, bfloat16, float64 or float32).
+Tensor from_f32(const Tensor& t, DType dt);
+inline bool is_staged_float(DType t) { return t == DType::F16 || t == DType::BF16; }
+
+// Integer list from input `idx` when present (opset where it moved to an input), else from attribute.
+std::vector<int64_t> ints_input_or_attr(const KernelContext& ctx, size_t idx, const std::string& attr,
+                                        std::vector<int64_t> def = {});
+
+// Walks the flat indices of `out_shape` and yields, for each, the flat index into an input of shape
+// `in_shape` broadcast to it (numpy rules). Precomputes strides; cheap per element.
+struct BroadcastIndex {
+    BroadcastIndex(const Shape& in_shape, const Shape& out_shape);
+    // Flat index into the input for output flat index `i`.
+    int64_t operator()(int64_t i) const {
+        int64_t r = 0;
+        for (size_t d = 0; d < out_strides_.size(); ++d) {
+            int64_t q = i / out_strides_[d];
+            i -= q * out_strides_[d];
+            r += q * in_strides_[d];
+        }
+        return r;
+    }
+    bool identity = false;  // input shape == output shape
+    bool scalar = false;    // input has one element
+
+private:
+    std::vector<int64_t> out_strides_, in_strides_;  // in_strides_ zero on broadcast dims
+};
+
+}  // namespace hq::exec::cpu

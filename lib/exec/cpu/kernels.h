@@ -1,0 +1,17 @@
+// Registration functions of the CPU kernel families, one per file in lib/exec/cpu/.
+#pragma once
+#include "exec/kernel.h"
+
+namespace hq::exec::cpu {
+
+void register_elementwise(KernelRegistry& r);  // elementwise.cpp: unary, binary (broadcast), Cast, Where, Clip...
+void register_reduce(KernelRegistry& r);       // reduce.cpp: Reduce*, ArgMax, Softmax, LogSoftmax, TopK, CumSum
+void register_norm(KernelRegistry& r);         // norm.cpp: BatchNormalization, LayerNormalization, InstanceNormalization
+void register_quant(KernelRegistry& r);        // quant.cpp: QuantizeLinear, DequantizeLinear
+void register_conv(KernelRegistry& r);         // conv.cpp: Conv, ConvTranspose
+void register_gemm(KernelRegistry& r);         // gemm.cpp: Gemm, MatMul, Einsum
+void register_pool(KernelRegistry& r);         // pool.cpp: MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool
+void register_resize(KernelRegistry& r);       // resize.cpp: Resize, Upsample
+void register_shape_ops(KernelRegistry& r);    // shape_ops.cpp: Reshape, Transpose, Concat, Slice, Gather, Pad...
+
+}  // namespace hq::exec::cpu

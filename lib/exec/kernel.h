@@ -1,0 +1,69 @@
+// What a kernel sees (KernelContext), what it is registered as (KernelDef), and the registry that
+// maps (domain, op type, opset) to it. Registration is explicit: see cpu/cpu_backend.cpp.
+#pragma once
+#include <climits>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/tensor.h"
+#include "graph/graph.h"
+
+namespace hq::exec {
+
+struct KernelContext {
+    const graph::Node& node;
+    int64_t opset = 0;
+    std::vector<const Tensor*> inputs;  // nullptr where an optional input is omitted
+    std::vector<Tensor> outputs;        // one per node output; the kernel fills the ones it is asked for
+
+    KernelContext(const graph::Node& n, int64_t op) : node(n), opset(op), outputs(n.outputs.size()) {}
+
+    size_t num_inputs() const { return inputs.size(); }
+    bool has_input(size_t i) const { return i < inputs.size() && inputs[i] != nullptr; }
+    // Input i; throws naming the node when a required input is missing.
+    const Tensor& in(size_t i) const {
+        HQ_CHECK(has_input(i), node.label(), ": missing input ", i);
+        return *inputs[i];
+    }
+    bool wants_output(size_t i) const { return i < node.outputs.size() && !node.outputs[i].empty(); }
+    // Allocates (zeroed) output i.
+    Tensor& alloc(size_t i, DType dt, Shape s) {
+        HQ_ASSERT(i < outputs.size(), node.label());
+        outputs[i] = Tensor(dt, std::move(s));
+        return outputs[i];
+    }
+    void set(size_t i, Tensor t) {
+        HQ_ASSERT(i < outputs.size(), node.label());
+        outputs[i] = std::move(t);
+    }
+};
+
+using KernelFn = void (*)(KernelContext&);
+// Returns "" when the node is supported as written (attributes, opset), else the reason.
+using KernelCheck = std::string (*)(const graph::Node&, int64_t opset);
+
+struct KernelDef {
+    std::string op_type;
+    std::string domain;  // "" = ai.onnx
+    int64_t since = 1;   // first opset this kernel implements
+    int64_t until = INT_MAX;
+    KernelFn fn = nullptr;
+    KernelCheck check = nullptr;
+};
+
+class KernelRegistry {
+public:
+    void add(KernelDef def);
+    // Shorthand for ai.onnx ops valid from opset 1.
+    void add(const std::string& op, KernelFn fn, KernelCheck check = nullptr) { add(KernelDef{op, "", 1, INT_MAX, fn, check}); }
+    const KernelDef* find(const std::string& domain, const std::string& op, int64_t opset) const;
+    // Every definition, sorted by domain, op type and opset.
+    std::vector<const KernelDef*> all() const;
+
+private:
+    std::map<std::pair<std::string, std::string>, std::vector<KernelDef>> defs_;
+};
+
+}  // namespace hq::exec

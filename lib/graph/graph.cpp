@@ -1,0 +1,179 @@
+#include "graph/graph.h"
+
+#include <queue>
+#include <set>
+
+#include "core/error.h"
+
+namespace hq::graph {
+
+std::optional<Shape> ValueInfo::static_shape() const {
+    if (!has_shape) return std::nullopt;
+    Shape s;
+    for (const auto& d : dims) {
+        if (!d.known()) return std::nullopt;
+        s.push_back(d.value);
+    }
+    return s;
+}
+
+std::string ValueInfo::shape_str() const {
+    if (!has_shape) return "?";
+    std::string r = "[";
+    for (size_t i = 0; i < dims.size(); ++i) {
+        if (i) r += ",";
+        r += dims[i].known() ? std::to_string(dims[i].value) : (dims[i].param.empty() ? "?" : dims[i].param);
+    }
+    return r + "]";
+}
+
+static const Attribute* find_attr(const Node& n, const std::string& a, Attribute::Kind k) {
+    auto it = n.attrs.find(a);
+    if (it == n.attrs.end()) return nullptr;
+    HQ_CHECK(it->second.kind == k, n.label(), ": attribute '", a, "' has the wrong type");
+    return &it->second;
+}
+
+int64_t Node::attr_int(const std::string& a, int64_t def) const {
+    auto* p = find_attr(*this, a, Attribute::Kind::Int);
+    return p ? p->i : def;
+}
+float Node::attr_float(const std::string& a, float def) const {
+    auto* p = find_attr(*this, a, Attribute::Kind::Float);
+    return p ? p->f : def;
+}
+std::string Node::attr_string(const std::string& a, const std::string& def) const {
+    auto* p = find_attr(*this, a, Attribute::Kind::String);
+    return p ? p->s : def;
+}
+std::vector<int64_t> Node::attr_ints(const std::string& a, std::vector<int64_t> def) const {
+    auto* p = find_attr(*this, a, Attribute::Kind::Ints);
+    return p ? p->ints : def;
+}
+std::vector<float> Node::attr_floats(const std::string& a, std::vector<float> def) const {
+    auto* p = find_attr(*this, a, Attribute::Kind::Floats);
+    return p ? p->floats : def;
+}
+const hq::Tensor* Node::attr_tensor(const std::string& a) const {
+    auto* p = find_attr(*this, a, Attribute::Kind::Tensor);
+    return p ? &p->t : nullptr;
+}
+
+const std::string& Node::input(size_t i) const {
+    static const std::string empty;
+    return i < inputs.size() ? inputs[i] : empty;
+}
+
+size_t Node::num_inputs() const {
+    size_t n = inputs.size();
+    while (n > 0 && inputs[n - 1].empty()) --n;
+    return n;
+}
+
+std::string Node::label() const { return op_type + " '" + name + "'"; }
+
+const ValueInfo* Graph::find_value(const std::string& v) const {
+    for (const auto& i : inputs)
+        if (i.name == v) return &i;
+    for (const auto& o : outputs)
+        if (o.name == v) return &o;
+    auto it = value_info.find(v);
+    return it == value_info.end() ? nullptr : &it->second;
+}
+
+std::map<std::string, size_t> Graph::producers() const {
+    std::map<std::string, size_t> m;
+    for (size_t i = 0; i < nodes.size(); ++i)
+        for (const auto& o : nodes[i].outputs)
+            if (!o.empty()) m[o] = i;
+    return m;
+}
+
+std::map<std::string, std::vector<size_t>> Graph::consumers() const {
+    std::map<std::string, std::vector<size_t>> m;
+    for (size_t i = 0; i < nodes.size(); ++i)
+        for (const auto& in : nodes[i].inputs)
+            if (!in.empty() && (m[in].empty() || m[in].back() != i)) m[in].push_back(i);
+    return m;
+}
+
+bool Graph::is_graph_output(const std::string& v) const {
+    for (const auto& o : outputs)
+        if (o.name == v) return true;
+    return false;
+}
+
+std::string Graph::unique_name(const std::string& base) const {
+    std::set<std::string> used;
+    for (const auto& n : nodes) {
+        used.insert(n.name);
+        for (const auto& x : n.outputs) used.insert(x);
+        for (const auto& x : n.inputs) used.insert(x);
+    }
+    for (const auto& i : inputs) used.insert(i.name);
+    for (const auto& [k, v] : initializers) used.insert(k);
+    if (!used.count(base)) return base;
+    for (int i = 1;; ++i) {
+        std::string c = base + "_" + std::to_string(i);
+        if (!used.count(c)) return c;
+    }
+}
+
+int64_t Model::opset(const std::string& dom) const {
+    auto it = opsets.find(dom == "ai.onnx" ? "" : dom);
+    return it == opsets.end() ? 0 : it->second;
+}
+
+void Model::set_metadata(const std::string& key, const std::string& value) {
+    for (auto& [k, v] : metadata)
+        if (k == key) {
+            v = value;
+            return;
+        }
+    metadata.emplace_back(key, value);
+}
+
+void topo_sort(Graph& g) {
+    std::set<std::string> available;
+    for (const auto& i : g.inputs) available.insert(i.name);
+    for (const auto& [k, v] : g.initializers) available.insert(k);
+    auto prod = g.producers();
+    const size_t n = g.nodes.size();
+    std::vector<int> missing(n, 0);
+    std::map<std::string, std::vector<size_t>> waiting;
+    for (size_t i = 0; i < n; ++i) {
+        std::set<std::string> seen;
+        for (const auto& in : g.nodes[i].inputs) {
+            if (in.empty() || available.count(in) || !seen.insert(in).second) continue;
+            HQ_CHECK(prod.count(in), g.nodes[i].label(), ": input '", in,
+                     "' is not a graph input, an initializer or any node's output");
+            ++missing[i];
+            waiting[in].push_back(i);
+        }
+    }
+    // Kahn's algorithm with a min-heap on the original index keeps the order stable.
+    std::priority_queue<size_t, std::vector<size_t>, std::greater<>> ready;
+    for (size_t i = 0; i < n; ++i)
+        if (!missing[i]) ready.push(i);
+    std::vector<Node> out;
+    out.reserve(n);
+    std::vector<bool> done(n, false);
+    while (!ready.empty()) {
+        size_t i = ready.top();
+        ready.pop();
+        done[i] = true;
+        for (const auto& o : g.nodes[i].outputs) {
+            auto it = waiting.find(o);
+            if (it == waiting.end()) continue;
+            for (size_t c : it->second)
+                if (--missing[c] == 0) ready.push(c);
+            waiting.erase(it);
+        }
+        out.push_back(std::move(g.nodes[i]));
+    }
+    for (size_t i = 0; i < n; ++i)
+        HQ_CHECK(done[i], g.nodes[i].label(), ": graph has a cycle through this node");
+    g.nodes = std::move(out);
+}
+
+}  // namespace hq::graph

@@ -1,0 +1,23 @@
+// Internal to lib/onnx_io: conversions between protobuf messages and the graph IR.
+#pragma once
+#include <onnx/onnx_pb.h>
+
+#include <string>
+
+#include "graph/graph.h"
+
+namespace hq::onnx_io::detail {
+
+// Where external tensor data may be read from; empty dir refuses external data.
+struct ExternalDataRoot {
+    std::string dir;
+    std::string label;  // model file, for messages
+};
+
+Tensor tensor_from_proto(const onnx::TensorProto& p, const ExternalDataRoot& root);
+void tensor_to_proto(const Tensor& t, const std::string& name, onnx::TensorProto* p);
+graph::Model model_from_proto(const onnx::ModelProto& p, const ExternalDataRoot& root);
+void model_to_proto(const graph::Model& m, onnx::ModelProto* p);
+void read_value_infos(const onnx::GraphProto& gp, graph::Graph& g);
+
+}  // namespace hq::onnx_io::detail

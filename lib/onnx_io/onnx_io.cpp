@@ -1,0 +1,211 @@
+#include "onnx_io/onnx_io.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <onnx/checker.h>
+#include <onnx/shape_inference/implementation.h>
+#include <spdlog/spdlog.h>
+
+#include <climits>
+#include <filesystem>
+#include <set>
+
+#include "core/error.h"
+#include "core/fileio.h"
+#include "graph/passes.h"
+#include "onnx_io/convert.h"
+
+namespace fs = std::filesystem;
+
+namespace hq::onnx_io {
+
+using detail::ExternalDataRoot;
+
+bool known_domain(const std::string& d) {
+    static const std::set<std::string> known = {"",
+                                                "ai.onnx",
+                                                "ai.onnx.ml",
+                                                "ai.onnx.training",
+                                                "ai.onnx.preview.training",
+                                                "com.microsoft"};
+    return known.count(d) != 0;
+}
+
+namespace {
+
+bool parse_proto(const std::string& bytes, google::protobuf::MessageLite* msg) {
+    google::protobuf::io::ArrayInputStream ais(bytes.data(), (int)std::min<size_t>(bytes.size(), INT_MAX));
+    google::protobuf::io::CodedInputStream cis(&ais);
+    cis.SetTotalBytesLimit(INT_MAX);
+    cis.SetRecursionLimit(64);
+    return msg->ParseFromCodedStream(&cis) && cis.ConsumedEntireMessage();
+}
+
+void check_domains(const graph::Graph& g, const graph::Model& m, const std::string& label,
+                   const std::set<std::string>& function_domains) {
+    for (const auto& n : g.nodes) {
+        HQ_CHECK(known_domain(n.domain) || function_domains.count(n.domain), label, ": node '", n.name, "' (",
+                 n.op_type, ") uses unknown domain '", n.domain, "'");
+        HQ_CHECK(m.opsets.count(n.domain) || function_domains.count(n.domain), label, ": node '", n.name,
+                 "' uses domain '", n.domain.empty() ? "ai.onnx" : n.domain, "' with no opset import");
+        for (const auto& [k, a] : n.attrs) {
+            if (a.g) check_domains(*a.g, m, label, function_domains);
+            for (const auto& sg : a.graphs) check_domains(*sg, m, label, function_domains);
+        }
+    }
+}
+
+std::string to_bytes(const onnx::ModelProto& p) {
+    std::string out;
+    google::protobuf::io::StringOutputStream sos(&out);
+    {
+        google::protobuf::io::CodedOutputStream cos(&sos);
+        cos.SetSerializationDeterministic(true);
+        p.SerializeToCodedStream(&cos);
+    }
+    return out;
+}
+
+void run_checker(const onnx::ModelProto& p, const std::string& label, bool full) {
+    try {
+        onnx::checker::check_model(p);
+        if (full) {
+            onnx::ModelProto copy = p;
+            onnx::ShapeInferenceOptions opts(/*check_type=*/true, /*strict=*/1, /*data_prop=*/false);
+            onnx::shape_inference::InferShapes(copy, onnx::OpSchemaRegistry::Instance(), opts);
+        }
+    } catch (const std::exception& e) {
+        std::string msg = e.what();
+        while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+        for (auto& c : msg)
+            if (c == '\n') c = ' ';
+        HQ_FAIL(label, ": fails the ONNX checker: ", msg);
+    }
+}
+
+}  // namespace
+
+graph::Model parse_model(const std::string& bytes, const std::string& dir, const std::string& label,
+                         const LoadOptions& opt) {
+    onnx::ModelProto p;
+    HQ_CHECK(parse_proto(bytes, &p), label, ": not a valid ONNX protobuf (corrupt or truncated)");
+    HQ_CHECK(p.has_graph() && p.opset_import_size() > 0, label,
+             ": not an ONNX model (no graph or no opset import)");
+    std::set<std::string> function_domains;
+    for (const auto& f : p.functions()) function_domains.insert(f.domain());
+    for (const auto& o : p.opset_import())
+        HQ_CHECK(known_domain(o.domain()) || function_domains.count(o.domain()), label, ": unknown operator domain '",
+                 o.domain(), "' in opset imports");
+    // Tensors are converted (and external data resolved safely) before the checker sees the model.
+    graph::Model m = detail::model_from_proto(p, ExternalDataRoot{dir, label});
+    m.source_path = label;
+    check_domains(m.graph, m, label, function_domains);
+    if (opt.check) {
+        // The checker resolves external data paths itself; give it the model with data inline instead.
+        bool has_external = false;
+        for (const auto& t : p.graph().initializer())
+            has_external |= t.data_location() == onnx::TensorProto::EXTERNAL;
+        if (has_external) {
+            onnx::ModelProto inl;
+            detail::model_to_proto(m, &inl);
+            run_checker(inl, label, false);
+        } else {
+            run_checker(p, label, false);
+        }
+    }
+    graph::topo_sort(m.graph);
+    if (opt.lift_constants) graph::lift_constants(m);
+    return m;
+}
+
+graph::Model load_model(const std::string& path, const LoadOptions& opt) {
+    std::string bytes = read_file(path, (size_t)INT_MAX);
+    fs::path dir = fs::path(path).parent_path();
+    if (dir.empty()) dir = ".";
+    return parse_model(bytes, dir.string(), path, opt);
+}
+
+std::string serialize_model(const graph::Model& m) {
+    onnx::ModelProto p;
+    detail::model_to_proto(m, &p);
+    return to_bytes(p);
+}
+
+void check_model(const graph::Model& m, const std::string& label) {
+    onnx::ModelProto p;
+    detail::model_to_proto(m, &p);
+    run_checker(p, label, true);
+}
+
+void save_model(const graph::Model& m, const std::string& path) {
+    check_writable(path);
+    onnx::ModelProto p;
+    detail::model_to_proto(m, &p);
+    run_checker(p, path + " (model being written)", true);
+    size_t total = 0;
+    for (const auto& t : p.graph().initializer()) total += t.raw_data().size();
+    AtomicWriteSet w;
+    const size_t kLimit = (size_t)1 << 31;
+    if (total + 64 * 1024 * 1024 < kLimit) {
+        w.add(path, to_bytes(p));
+        w.commit();
+        return;
+    }
+    // Weights go to <file>.data, 4 KiB aligned, each large initializer referencing its range.
+    std::string data_name = fs::path(path).filename().string() + ".data";
+    std::string data_path = (fs::path(path).parent_path() / data_name).string();
+    w.add(data_path, [&](std::FILE* f) {
+        size_t offset = 0;
+        for (auto& t : *p.mutable_graph()->mutable_initializer()) {
+            if (t.raw_data().size() < 1024) continue;
+            size_t pad = (4096 - offset % 4096) % 4096;
+            static const char zeros[4096] = {};
+            if (pad) std::fwrite(zeros, 1, pad, f);
+            offset += pad;
+            const std::string& raw = t.raw_data();
+            HQ_CHECK(std::fwrite(raw.data(), 1, raw.size(), f) == raw.size(), data_path, ": write failed");
+            t.set_data_location(onnx::TensorProto::EXTERNAL);
+            auto add = [&](const char* k, const std::string& v) {
+                auto* e = t.add_external_data();
+                e->set_key(k);
+                e->set_value(v);
+            };
+            add("location", data_name);
+            add("offset", std::to_string(offset));
+            add("length", std::to_string(raw.size()));
+            offset += raw.size();
+            t.clear_raw_data();
+        }
+    });
+    w.add(path, to_bytes(p));
+    w.commit();
+}
+
+void infer_shapes(graph::Model& m) {
+    onnx::ModelProto p;
+    detail::model_to_proto(m, &p);
+    try {
+        onnx::ShapeInferenceOptions opts(false, 0, true);
+        onnx::shape_inference::InferShapes(p, onnx::OpSchemaRegistry::Instance(), opts);
+    } catch (const std::exception& e) {
+        spdlog::debug("shape inference stopped early: {}", e.what());
+    }
+    detail::read_value_infos(p.graph(), m.graph);
+}
+
+Tensor read_tensor_pb(const std::string& path, std::string* name) {
+    std::string bytes = read_file(path, (size_t)INT_MAX);
+    onnx::TensorProto t;
+    HQ_CHECK(parse_proto(bytes, &t), path, ": not a valid TensorProto file");
+    if (name) *name = t.name();
+    fs::path dir = fs::path(path).parent_path();
+    return detail::tensor_from_proto(t, ExternalDataRoot{dir.empty() ? "." : dir.string(), path});
+}
+
+void write_tensor_pb(const Tensor& t, const std::string& name, const std::string& path) {
+    onnx::TensorProto p;
+    detail::tensor_to_proto(t, name, &p);
+    write_file_atomic(path, p.SerializeAsString());
+}
+
+}  // namespace hq::onnx_io
