@@ -1,2 +1,355 @@
-// Placeholder until the data reader lands.
 #include "calib/data_reader.h"
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <filesystem>
+#include <memory>
+#include <system_error>
+
+#include "core/fileio.h"
+#include "core/half.h"
+#include "core/npy.h"
+#include "onnx_io/onnx_io.h"
+
+// stb_image: PNG and JPEG only, every symbol static to this file.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#define STB_IMAGE_IMPLEMENTATION
+#define STB_IMAGE_STATIC
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STBI_NO_STDIO
+#define STBI_MAX_DIMENSIONS (1 << 16)
+#include <stb_image.h>
+#pragma GCC diagnostic pop
+
+namespace hq::calib {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr size_t kMaxImageBytes = (size_t)1 << 30;
+
+std::string lower(std::string s) {
+    for (char& c : s) c = (char)std::tolower((unsigned char)c);
+    return s;
+}
+
+bool is_image_ext(const std::string& ext) { return ext == ".png" || ext == ".jpg" || ext == ".jpeg"; }
+bool is_tensor_ext(const std::string& ext) { return ext == ".npy" || ext == ".pb"; }
+
+// File-name form of a tensor name, as `infer` writes outputs: characters outside [A-Za-z0-9._-] become '_'.
+std::string file_safe(const std::string& name) {
+    std::string r = name;
+    for (char& c : r)
+        if (!std::isalnum((unsigned char)c) && c != '.' && c != '_' && c != '-') c = '_';
+    return r;
+}
+
+// Sorted names of the entries of `dir` (hidden ones, starting with '.', left out).
+std::vector<std::string> list_names(const fs::path& dir) {
+    std::vector<std::string> names;
+    std::error_code ec;
+    fs::directory_iterator it(dir, ec), end;
+    HQ_CHECK(!ec, dir.string(), ": cannot list folder (", ec.message(), ")");
+    for (; it != end; it.increment(ec)) {
+        std::string n = it->path().filename().string();
+        if (!n.empty() && n[0] != '.') names.push_back(n);
+    }
+    HQ_CHECK(!ec, dir.string(), ": cannot list folder (", ec.message(), ")");
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+std::string input_names(const std::vector<graph::ValueInfo>& inputs) {
+    std::string r;
+    for (size_t i = 0; i < inputs.size(); ++i) r += (i ? ", '" : "'") + inputs[i].name + "'";
+    return r;
+}
+
+bool is_float_type(DType t) { return t == DType::F16 || t == DType::F32 || t == DType::F64; }
+
+// Converts between float types (F16/F32/F64); data of another type than the input's is refused.
+Tensor fit_dtype(const Tensor& t, const graph::ValueInfo& in, const std::string& path) {
+    if (in.dtype == DType::Undefined || t.dtype() == in.dtype) return t;
+    HQ_CHECK(is_float_type(t.dtype()) && is_float_type(in.dtype), path, ": ", dtype_name(t.dtype()),
+             " data for model input '", in.name, "' of type ", dtype_name(in.dtype));
+    Tensor r(in.dtype, t.shape());
+    std::vector<float> v = t.to_f32();
+    if (in.dtype == DType::F32) {
+        std::copy(v.begin(), v.end(), r.data<float>());
+    } else if (in.dtype == DType::F64) {
+        std::copy(v.begin(), v.end(), r.data<double>());
+    } else {
+        uint16_t* d = r.data<uint16_t>();
+        for (size_t i = 0; i < v.size(); ++i) d[i] = float_to_half(v[i]);
+    }
+    return r;
+}
+
+void check_shape(const Tensor& t, const graph::ValueInfo& in, const std::string& path) {
+    if (!in.has_shape) return;
+    bool ok = t.rank() == (int64_t)in.dims.size();
+    for (size_t d = 0; ok && d < in.dims.size(); ++d)
+        if (in.dims[d].known() && in.dims[d].value != t.shape()[d]) ok = false;
+    HQ_CHECK(ok, path, ": shape ", shape_str(t.shape()), " does not fit model input '", in.name, "' of shape ",
+             in.shape_str());
+}
+
+// Per-axis coefficients of the bilinear resize, as OpenCV computes them (float coordinates, 11-bit weights).
+struct Axis {
+    std::vector<int64_t> i0, i1;
+    std::vector<int32_t> a0, a1;
+};
+
+Axis axis_coeffs(int64_t src, int64_t dst, bool clamp_weight) {
+    Axis ax;
+    double scale = 1.0 / ((double)dst / (double)src);
+    for (int64_t d = 0; d < dst; ++d) {
+        float f = (float)((d + 0.5) * scale - 0.5);
+        int64_t s = (int64_t)std::floor(f);
+        f -= (float)s;
+        if (clamp_weight) {  // x axis: OpenCV pins the weight at the borders
+            if (s < 0) s = 0, f = 0;
+            if (s >= src - 1) s = src - 1, f = 0;
+        }
+        ax.i0.push_back(std::clamp<int64_t>(s, 0, src - 1));
+        ax.i1.push_back(std::clamp<int64_t>(s + 1, 0, src - 1));
+        ax.a0.push_back((int32_t)std::lrint((1.0f - f) * 2048.0f));
+        ax.a1.push_back((int32_t)std::lrint(f * 2048.0f));
+    }
+    return ax;
+}
+
+int resize_mode() {
+    static int m = std::getenv("HQ_RESIZE_MODE") ? std::atoi(std::getenv("HQ_RESIZE_MODE")) : 0;
+    return m;
+}
+
+}  // namespace
+
+void check_image_options(const ImageOptions& opt) {
+    HQ_CHECK(opt.height >= 0 && opt.width >= 0, "image size ", opt.height, "x", opt.width, ": must be positive");
+    HQ_CHECK(opt.mean.size() == 1 || opt.mean.size() == 3, "--mean: expected 1 or 3 values, got ", opt.mean.size());
+    HQ_CHECK(opt.std.size() == 1 || opt.std.size() == 3, "--std: expected 1 or 3 values, got ", opt.std.size());
+    for (float s : opt.std) HQ_CHECK(s != 0.0f && std::isfinite(s), "--std: values must be finite and non-zero");
+    for (float m : opt.mean) HQ_CHECK(std::isfinite(m), "--mean: values must be finite");
+    HQ_CHECK(std::isfinite(opt.pad_value), "--pad-value: must be finite");
+    HQ_CHECK(opt.layout == "nchw" || opt.layout == "nhwc", "--layout: expected nchw or nhwc, got '", opt.layout, "'");
+}
+
+std::vector<uint8_t> resize_bilinear_u8(const uint8_t* src, int64_t h, int64_t w, int64_t channels, int64_t out_h,
+                                        int64_t out_w) {
+    HQ_ASSERT(h > 0 && w > 0 && channels > 0 && out_h > 0 && out_w > 0);
+    std::vector<uint8_t> dst((size_t)(out_h * out_w * channels));
+    if (h == out_h && w == out_w) {
+        std::copy(src, src + dst.size(), dst.begin());
+        return dst;
+    }
+    Axis ax = axis_coeffs(w, out_w, true), ay = axis_coeffs(h, out_h, false);
+    const int64_t row_len = out_w * channels;
+    // Horizontally resized source rows (weights x 2048), the two last ones kept.
+    std::vector<int32_t> rows[2] = {std::vector<int32_t>((size_t)row_len), std::vector<int32_t>((size_t)row_len)};
+    int64_t row_of[2] = {-1, -1};
+    // Row sy of the source, resized horizontally, in a slot other than the one holding row `keep`.
+    auto hrow = [&](int64_t sy, int64_t keep) -> const int32_t* {
+        for (int k = 0; k < 2; ++k)
+            if (row_of[k] == sy) return rows[k].data();
+        const int k = row_of[0] == keep ? 1 : 0;
+        const uint8_t* s = src + sy * w * channels;
+        int32_t* r = rows[k].data();
+        for (int64_t x = 0; x < out_w; ++x) {
+            const uint8_t* p0 = s + ax.i0[x] * channels;
+            const uint8_t* p1 = s + ax.i1[x] * channels;
+            for (int64_t c = 0; c < channels; ++c) r[x * channels + c] = p0[c] * ax.a0[x] + p1[c] * ax.a1[x];
+        }
+        row_of[k] = sy;
+        return r;
+    };
+    for (int64_t y = 0; y < out_h; ++y) {
+        const int32_t* r0 = hrow(ay.i0[y], ay.i1[y]);
+        const int32_t* r1 = hrow(ay.i1[y], ay.i0[y]);
+        const int32_t b0 = ay.a0[y], b1 = ay.a1[y];
+        uint8_t* d = dst.data() + y * row_len;
+        int64_t x = 0;
+        if (resize_mode() == 1) {
+            auto simd = [&](int64_t i) {
+                int32_t v0 = (int16_t)std::min(r0[i] >> 4, 32767), v1 = (int16_t)std::min(r1[i] >> 4, 32767);
+                int32_t v = (((v0 * b0) >> 16) + ((v1 * b1) >> 16) + 2) >> 2;
+                d[i] = (uint8_t)std::clamp(v, 0, 255);
+            };
+            for (; x <= row_len - 16; x += 16)
+                for (int64_t i = x; i < x + 16; ++i) simd(i);
+            for (; x < row_len - 8; x += 8)
+                for (int64_t i = x; i < x + 8; ++i) simd(i);
+        }
+        for (; x < row_len; ++x) {
+            int64_t v = ((int64_t)r0[x] * b0 + (int64_t)r1[x] * b1 + (1 << 21)) >> 22;
+            d[x] = (uint8_t)std::clamp<int64_t>(v, 0, 255);
+        }
+    }
+    return dst;
+}
+
+Tensor preprocess_image(const uint8_t* rgb, int64_t h, int64_t w, const graph::ValueInfo& input,
+                        const ImageOptions& opt, const std::string& label) {
+    check_image_options(opt);
+    HQ_CHECK(h > 0 && w > 0, label, ": empty image");
+    const int64_t rank = input.has_shape ? (int64_t)input.dims.size() : 4;
+    HQ_CHECK(rank == 3 || rank == 4, label, ": an image cannot feed model input '", input.name, "' of shape ",
+             input.shape_str(), " (rank 3 or 4 expected)");
+    HQ_CHECK(input.dtype == DType::Undefined || input.dtype == DType::F32 || input.dtype == DType::F16, label,
+             ": an image cannot feed model input '", input.name, "' of type ", dtype_name(input.dtype),
+             " (float32 or float16 expected)");
+    const bool nhwc = opt.layout == "nhwc";
+    const int64_t batch = rank == 4 ? 1 : 0;
+    const int64_t h_dim = batch + (nhwc ? 0 : 1), w_dim = h_dim + 1;
+    auto model_dim = [&](int64_t d) -> int64_t {
+        return input.has_shape && input.dims[d].known() ? input.dims[d].value : 0;
+    };
+    int64_t H = opt.height > 0 ? opt.height : model_dim(h_dim);
+    int64_t W = opt.width > 0 ? opt.width : model_dim(w_dim);
+    if (H <= 0) H = h;
+    int64_t rw;  // width of the resized image; the rest up to W is padding
+    if (opt.keep_aspect) {
+        rw = (int64_t)std::ceil((double)H * ((double)w / (double)h));
+        rw = std::max<int64_t>(rw, 1);
+        if (W > 0)
+            rw = std::min(rw, W);
+        else
+            W = rw;
+    } else {
+        if (W <= 0) W = w;
+        rw = W;
+    }
+    HQ_CHECK(H <= (1 << 16) && W <= (1 << 16), label, ": target size ", H, "x", W, " too large");
+    std::vector<uint8_t> px = resize_bilinear_u8(rgb, h, w, 3, H, rw);
+
+    float mean[3], inv[3];
+    for (int c = 0; c < 3; ++c) {
+        mean[c] = opt.mean[opt.mean.size() == 3 ? c : 0];
+        inv[c] = opt.std[opt.std.size() == 3 ? c : 0];
+    }
+    Shape shape = nhwc ? Shape{H, W, 3} : Shape{3, H, W};
+    if (batch) shape.insert(shape.begin(), 1);
+    Tensor t(DType::F32, shape);
+    float* out = t.data<float>();
+    for (int64_t c = 0; c < 3; ++c) {
+        const int64_t sc = opt.bgr ? 2 - c : c;
+        for (int64_t y = 0; y < H; ++y) {
+            for (int64_t x = 0; x < W; ++x) {
+                float v = x < rw ? ((float)px[(size_t)((y * rw + x) * 3 + sc)] - mean[c]) / inv[c] : opt.pad_value;
+                out[nhwc ? (y * W + x) * 3 + c : (c * H + y) * W + x] = v;
+            }
+        }
+    }
+    if (input.dtype == DType::F16) {
+        Tensor r(DType::F16, shape);
+        uint16_t* d = r.data<uint16_t>();
+        for (int64_t i = 0; i < t.numel(); ++i) d[i] = float_to_half(out[i]);
+        return r;
+    }
+    return t;
+}
+
+Tensor read_image(const std::string& path, const graph::ValueInfo& input, const ImageOptions& opt) {
+    std::string bytes = read_file(path, kMaxImageBytes);
+    HQ_CHECK(bytes.size() <= (size_t)INT_MAX, path, ": image file too large");
+    int w = 0, h = 0, n = 0;
+    stbi_uc* px = stbi_load_from_memory((const stbi_uc*)bytes.data(), (int)bytes.size(), &w, &h, &n, 3);
+    HQ_CHECK(px, path, ": cannot decode image (", stbi_failure_reason(), ")");
+    std::unique_ptr<stbi_uc, void (*)(void*)> guard(px, stbi_image_free);
+    return preprocess_image(px, h, w, input, opt, path);
+}
+
+DataSource::DataSource(const std::string& dir, const std::vector<graph::ValueInfo>& model_inputs, ImageOptions image)
+    : inputs_(model_inputs), image_(std::move(image)) {
+    HQ_CHECK(!inputs_.empty(), "data folder ", dir, ": the model has no inputs to feed");
+    check_image_options(image_);
+    std::error_code ec;
+    fs::file_status st = fs::status(dir, ec);
+    HQ_CHECK(fs::exists(st), "data folder ", dir, ": does not exist");
+    HQ_CHECK(fs::is_directory(st), "data folder ", dir, ": not a folder");
+    const fs::path root(dir);
+    const bool single = inputs_.size() == 1;
+    std::map<std::string, std::string> seen;  // sample name -> entry it came from
+
+    for (const std::string& n : list_names(root)) {
+        const fs::path p = root / n;
+        const std::string ps = p.string();
+        Entry e;
+        if (fs::is_directory(p, ec)) {
+            std::vector<std::string> files = list_names(p);
+            auto has = [&](const std::string& f) { return std::binary_search(files.begin(), files.end(), f); };
+            bool any_tensor = false;
+            for (const auto& f : files) any_tensor |= is_tensor_ext(lower(fs::path(f).extension().string()));
+            if (!any_tensor) continue;  // not a sample folder
+            // ONNX test-data layout: input_K.pb for every K names inputs by position.
+            bool by_index = true;
+            for (size_t k = 0; k < inputs_.size(); ++k) by_index &= has("input_" + std::to_string(k) + ".pb");
+            for (size_t k = 0; k < inputs_.size(); ++k) {
+                const std::string& in = inputs_[k].name;
+                const std::string idx = "input_" + std::to_string(k) + ".pb";
+                std::vector<std::string> cands = {in + ".npy", file_safe(in) + ".npy"};
+                if (by_index) cands.push_back(idx);
+                for (const std::string& c : {in + ".pb", file_safe(in) + ".pb", idx}) cands.push_back(c);
+                std::string found;
+                for (const auto& c : cands)
+                    if (c.find('/') == std::string::npos && has(c)) {
+                        found = c;
+                        break;
+                    }
+                HQ_CHECK(!found.empty(), ps, ": no file for model input '", in, "' (expected ", file_safe(in),
+                         ".npy, ", idx, " or ", file_safe(in), ".pb)");
+                e.files.emplace_back(in, (p / found).string());
+            }
+            e.name = n;
+        } else if (fs::is_regular_file(p, ec)) {
+            const std::string ext = lower(p.extension().string());
+            if (!is_tensor_ext(ext) && !is_image_ext(ext)) continue;  // README, labels, ...
+            HQ_CHECK(single, ps, ": a single tensor or image, but the model has ", inputs_.size(), " inputs (",
+                     input_names(inputs_), "); put each sample in a sub-folder with one <input_name>.npy per input");
+            e.name = p.stem().string();
+            e.files.emplace_back(inputs_[0].name, ps);
+        } else {
+            continue;
+        }
+        auto [it, fresh] = seen.emplace(e.name, n);
+        HQ_CHECK(fresh, "data folder ", dir, ": two samples named '", e.name, "' (", it->second, " and ", n, ")");
+        entries_.push_back(std::move(e));
+    }
+    HQ_CHECK(!entries_.empty(), "data folder ", dir,
+             ": no samples (expected NAME.npy, NAME.png|jpg, or sub-folders with one <input_name>.npy or "
+             "input_K.pb per model input; model inputs: ",
+             input_names(inputs_), ")");
+}
+
+Sample DataSource::load(size_t i) const {
+    HQ_ASSERT(i < entries_.size(), "sample ", i, " of ", entries_.size());
+    const Entry& e = entries_[i];
+    Sample s;
+    s.name = e.name;
+    for (size_t k = 0; k < e.files.size(); ++k) {
+        const graph::ValueInfo& in = inputs_[k];
+        const std::string& path = e.files[k].second;
+        const std::string ext = lower(fs::path(path).extension().string());
+        Tensor t;
+        if (is_image_ext(ext))
+            t = read_image(path, in, image_);
+        else if (ext == ".npy")
+            t = read_npy(path);
+        else
+            t = onnx_io::read_tensor_pb(path);
+        t = fit_dtype(t, in, path);
+        check_shape(t, in, path);
+        s.inputs[in.name] = std::move(t);
+    }
+    return s;
+}
+
+}  // namespace hq::calib

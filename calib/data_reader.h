@@ -1,6 +1,7 @@
 // The one data reader every command uses: a folder of samples (SPEC.md "Data folders"), read lazily
 // one sample at a time so that memory does not grow with the number of samples.
 #pragma once
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -11,7 +12,9 @@
 
 namespace hq::calib {
 
-// Preprocessing of PNG/JPEG samples into a model input.
+// Preprocessing of PNG/JPEG samples into a model input: decode to RGB 8-bit, resize (bilinear, half-pixel
+// centers, 8-bit result like cv2.resize INTER_LINEAR), optionally swap to BGR, normalize, pad, lay out.
+// mean/std apply to the channels in model-input order (after --bgr); one value applies to all channels.
 struct ImageOptions {
     int64_t height = 0, width = 0;  // --size HxW; 0: the model input's static H/W, else the image's own
     bool keep_aspect = false;       // --keep-aspect: resize to height H keeping aspect (width <= W), pad right
@@ -21,6 +24,22 @@ struct ImageOptions {
     bool bgr = false;               // --bgr: channel order B,G,R
     std::string layout = "nchw";    // --layout nchw|nhwc
 };
+
+// Throws hq::Error (exit 2) when the options are inconsistent (mean/std sizes, zero std, layout).
+void check_image_options(const ImageOptions& opt);
+
+// Bilinear resize of an 8-bit interleaved image (h x w x channels) to out_h x out_w, half-pixel centers,
+// with the fixed-point arithmetic of OpenCV's cv2.resize(INTER_LINEAR) on uint8 images.
+std::vector<uint8_t> resize_bilinear_u8(const uint8_t* src, int64_t h, int64_t w, int64_t channels, int64_t out_h,
+                                        int64_t out_w);
+
+// Preprocesses an RGB 8-bit image (h x w x 3) into a tensor for model input `input` (see ImageOptions):
+// target size from opt, else the input's static H/W, else the image's own; a batch dim of 1 when the
+// input has rank 4 (or unknown rank). `label` names the image in errors. Does not check the result's shape.
+Tensor preprocess_image(const uint8_t* rgb, int64_t h, int64_t w, const graph::ValueInfo& input,
+                        const ImageOptions& opt, const std::string& label);
+// Decodes a PNG/JPEG file and preprocesses it as above.
+Tensor read_image(const std::string& path, const graph::ValueInfo& input, const ImageOptions& opt);
 
 struct Sample {
     std::string name;                      // sample name (file or folder name without extension)

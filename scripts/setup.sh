@@ -3,7 +3,7 @@
 # (or with sudo available) on Debian 12.
 set -euo pipefail
 PKGS=(
-    build-essential cmake ninja-build pkg-config clang
+    build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
     libonnx-dev libprotobuf-dev protobuf-compiler
     libcli11-dev libspdlog-dev libfmt-dev catch2 nlohmann-json3-dev
     libopenblas-dev libdnnl-dev libstb-dev

@@ -1,8 +1,127 @@
-// hyquant infer: runs a model over a data folder and writes every output as .npy.
+// hyquant infer: runs a model over a data folder and writes every output as OUTDIR/<sample>/<output>.npy.
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
 #include "apps/hyquant/commands.h"
+#include "apps/hyquant/data_options.h"
+#include "calib/data_reader.h"
+#include "core/error.h"
+#include "core/fileio.h"
+#include "core/npy.h"
+#include "core/progress.h"
+#include "exec/cpu/cpu_backend.h"
+#include "exec/executor.h"
+
+namespace fs = std::filesystem;
 
 namespace hq::app {
 
-void add_infer(CLI::App& app, Action& action) {}
+std::string sanitize_name(const std::string& s) {
+    std::string r = s;
+    for (auto& c : r)
+        if (!(std::isalnum((unsigned char)c) || c == '.' || c == '_' || c == '-')) c = '_';
+    if (r.empty() || r == "." || r == "..") r = "_" + r;
+    return r;
+}
+
+namespace {
+
+// A folder that appears at its path only when complete: filled under a temporary name, renamed at the end.
+class StagedDir {
+public:
+    StagedDir(const std::string& target, bool overwrite) : target_(target) {
+        fs::path t(target);
+        fs::path parent = t.has_parent_path() ? t.parent_path() : fs::path(".");
+        std::error_code ec;
+        HQ_CHECK(fs::is_directory(parent, ec), target, ": parent folder does not exist");
+        if (fs::exists(t, ec)) {
+            HQ_CHECK(fs::is_directory(t, ec), target, ": exists and is not a folder");
+            HQ_CHECK(overwrite || fs::is_empty(t, ec), target, ": folder exists and is not empty (use --overwrite)");
+        }
+        std::string tmpl = (parent / ("." + t.filename().string() + ".tmp.XXXXXX")).string();
+        std::vector<char> buf(tmpl.begin(), tmpl.end());
+        buf.push_back('\0');
+        HQ_CHECK(::mkdtemp(buf.data()), target, ": cannot create a temporary folder next to it");
+        tmp_ = buf.data();
+    }
+    ~StagedDir() {
+        std::error_code ec;
+        if (!tmp_.empty()) fs::remove_all(tmp_, ec);
+    }
+    const std::string& path() const { return tmp_; }
+    void commit() {
+        std::error_code ec;
+        fs::permissions(tmp_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                  fs::perms::others_read | fs::perms::others_exec, ec);
+        if (fs::exists(target_, ec)) {
+            std::string old = tmp_ + ".old";
+            fs::rename(target_, old, ec);
+            HQ_CHECK(!ec, target_, ": cannot replace: ", ec.message());
+            fs::rename(tmp_, target_, ec);
+            fs::remove_all(old, ec);
+        } else {
+            fs::rename(tmp_, target_, ec);
+            HQ_CHECK(!ec, target_, ": cannot rename into place: ", ec.message());
+        }
+        tmp_.clear();
+    }
+
+private:
+    std::string target_, tmp_;
+};
+
+}  // namespace
+
+void add_infer(CLI::App& app, Action& action) {
+    auto* cmd = app.add_subcommand("infer", "Run a model over a data folder; write each output as .npy");
+    struct Opts {
+        std::string model, data, out;
+        bool overwrite = false;
+        RunOptions run;
+    };
+    auto o = std::make_shared<Opts>();
+    cmd->add_option("MODEL", o->model, "ONNX model file")->required();
+    cmd->add_option("--data", o->data, "Data folder (see README: .npy, sub-folders, .pb, images)")->required();
+    cmd->add_option("-o,--output", o->out, "Output folder: OUTDIR/<sample>/<output>.npy")->required();
+    cmd->add_flag("--overwrite", o->overwrite, "Replace OUTDIR if it exists and is not empty");
+    add_run_options(cmd, o->run);
+    cmd->callback([&action, o] {
+        action = [o] {
+            std::map<std::string, Shape> shapes;
+            for (const auto& s : o->run.shapes) shapes.insert(parse_shape_arg(s));
+            calib::ImageOptions io = o->run.image_options();
+            graph::Model m = load_and_prepare(o->model, shapes, true);
+            calib::DataSource data(o->data, m.graph.inputs, io);
+            StagedDir out(o->out, o->overwrite);
+            select_device(o->run);
+            auto backend = exec::cpu::make_backend();
+            exec::Executor ex(m, *backend);
+            Progress progress("infer", (int64_t)data.size());
+            std::set<std::string> used_names;
+            for (size_t i = 0; i < data.size(); ++i) {
+                calib::Sample s = data.load(i);
+                std::map<std::string, Tensor> outs;
+                try {
+                    outs = ex.run(s.inputs);
+                } catch (const Error& e) {
+                    throw Error(o->data + "/" + s.name + ": " + e.what(), e.kind());
+                }
+                std::string sdir = sanitize_name(s.name);
+                HQ_CHECK(used_names.insert(sdir).second, o->data, ": two samples map to the output folder '", sdir, "'");
+                fs::create_directories(fs::path(out.path()) / sdir);
+                for (const auto& ov : m.graph.outputs) {
+                    std::string file = (fs::path(out.path()) / sdir / (sanitize_name(ov.name) + ".npy")).string();
+                    write_file_atomic(file, to_npy(outs.at(ov.name)));
+                }
+                progress.tick();
+            }
+            progress.finish();
+            out.commit();
+            spdlog::info("wrote {} samples x {} outputs to {}", data.size(), m.graph.outputs.size(), o->out);
+            return 0;
+        };
+    });
+}
 
 }  // namespace hq::app

@@ -1,8 +1,806 @@
-// Placeholder until this kernel family lands.
+// Elementwise CPU kernels: unary math, numpy-broadcasting binary and variadic ops, comparisons and logic,
+// Where, Clip, Cast/CastLike, Identity, Dropout (inference). float16/bfloat16 are computed in float32.
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <type_traits>
+
+#include "exec/cpu/common.h"
 #include "exec/cpu/kernels.h"
 
 namespace hq::exec::cpu {
+namespace {
 
-void register_elementwise(KernelRegistry&) {}
+constexpr int64_t kGrain = 16384;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Broadcast walker: splits the output into segments along which every input either advances by one element or
+// stays on one element, so inner loops are plain (vectorizable) loops. Same-shape and scalar inputs give one
+// segment per parallel chunk.
+
+template <size_t K>
+struct BroadcastPlan {
+    Shape out;
+    int64_t n = 0, inner = 1;
+    std::array<bool, K> step{};  // input k advances along the inner run
+    std::vector<BroadcastIndex> idx;
+
+    BroadcastPlan(const std::array<const Shape*, K>& ins, Shape out_shape) : out(std::move(out_shape)) {
+        n = shape_numel(out);
+        const int64_t r = (int64_t)out.size();
+        auto varies = [&](size_t k, int64_t d) {
+            const Shape& s = *ins[k];
+            const int64_t off = r - (int64_t)s.size();
+            return d >= off && s[d - off] != 1;
+        };
+        int64_t d = r - 1;
+        while (d >= 0 && out[d] == 1) --d;
+        if (d >= 0) {
+            for (size_t k = 0; k < K; ++k) step[k] = varies(k, d);
+            for (; d >= 0; --d) {
+                bool same = true;
+                if (out[d] != 1)
+                    for (size_t k = 0; k < K; ++k) same = same && varies(k, d) == step[k];
+                if (!same) break;
+                inner *= out[d];
+            }
+        }
+        for (size_t k = 0; k < K; ++k) idx.emplace_back(*ins[k], out);
+    }
+
+    // seg(out_offset, input_offsets, len) over disjoint segments covering [0, n), in parallel.
+    template <typename Seg>
+    void walk(Seg seg) const {
+        if (n == 0) return;
+        parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
+            std::array<int64_t, K> offs;
+            for (int64_t i = b; i < e;) {
+                const int64_t row = i / inner * inner, off = i - row, len = std::min(inner - off, e - i);
+                for (size_t k = 0; k < K; ++k) offs[k] = idx[k](row) + (step[k] ? off : 0);
+                seg(i, offs, len);
+                i += len;
+            }
+        });
+    }
+};
+
+Shape broadcast_or_throw(const std::string& who, const Shape& a, const Shape& b) {
+    try {
+        return broadcast_shapes(a, b);
+    } catch (const Error& e) {
+        HQ_FAIL(who, ": ", e.what());
+    }
+}
+
+// o = f(a, b) with numpy broadcasting; A, B, O are element types.
+template <typename A, typename B, typename O, typename F>
+void broadcast2(const A* a, const Shape& sa, const B* b, const Shape& sb, O* o, const Shape& so, F f) {
+    BroadcastPlan<2> p({&sa, &sb}, so);
+    const bool s0 = p.step[0], s1 = p.step[1];
+    p.walk([&](int64_t oi, const std::array<int64_t, 2>& off, int64_t len) {
+        const A* pa = a + off[0];
+        const B* pb = b + off[1];
+        O* po = o + oi;
+        if (s0 && s1) {
+            for (int64_t i = 0; i < len; ++i) po[i] = f(pa[i], pb[i]);
+        } else if (s0) {
+            const B y = *pb;
+            for (int64_t i = 0; i < len; ++i) po[i] = f(pa[i], y);
+        } else if (s1) {
+            const A x = *pa;
+            for (int64_t i = 0; i < len; ++i) po[i] = f(x, pb[i]);
+        } else {
+            const O v = f(*pa, *pb);
+            for (int64_t i = 0; i < len; ++i) po[i] = v;
+        }
+    });
+}
+
+// Broadcasting binary op over two tensors of the same dtype; result has that dtype, or bool when BoolOut.
+// float16/bfloat16 are computed in float32.
+template <bool BoolOut, typename F>
+Tensor apply_binary(const Tensor& a, const Tensor& b, const std::string& who, F f) {
+    HQ_CHECK(a.dtype() == b.dtype(), who, ": input types differ (", dtype_name(a.dtype()), " vs ",
+             dtype_name(b.dtype()), ")");
+    const DType dt = a.dtype();
+    if (is_staged_float(dt)) {
+        Tensor r = apply_binary<BoolOut>(to_f32(a), to_f32(b), who, f);
+        return BoolOut ? r : from_f32(r, dt);
+    }
+    const Shape so = broadcast_or_throw(who, a.shape(), b.shape());
+    Tensor out(BoolOut ? DType::Bool : dt, so);
+    dispatch_numeric(dt, who, [&](auto tag) {
+        using T = decltype(tag);
+        using O = std::conditional_t<BoolOut, bool, T>;
+        broadcast2(a.data<T>(), a.shape(), b.data<T>(), b.shape(), out.data<O>(), so,
+                   [&](T x, T y) { return static_cast<O>(f(x, y)); });
+    });
+    return out;
+}
+
+template <bool BoolOut, typename F>
+void binary_kernel(KernelContext& ctx, F f) {
+    ctx.set(0, apply_binary<BoolOut>(ctx.in(0), ctx.in(1), ctx.node.label(), f));
+}
+
+// Left-fold of a variadic broadcasting op (Min, Max, Sum, Mean).
+template <typename F>
+Tensor fold_inputs(KernelContext& ctx, F f) {
+    HQ_CHECK(ctx.num_inputs() >= 1 && ctx.has_input(0), ctx.node.label(), ": needs at least one input");
+    Tensor acc = ctx.in(0);
+    for (size_t i = 1; i < ctx.num_inputs(); ++i) acc = apply_binary<false>(acc, ctx.in(i), ctx.node.label(), f);
+    if (ctx.num_inputs() == 1) acc = acc.clone();
+    return acc;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Unary helpers.
+
+template <typename T, typename U, typename F>
+void map1(const T* x, U* y, int64_t n, F f) {
+    parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) y[i] = f(x[i]);
+    });
+}
+
+// Floating-point-only unary op (float32, float64; float16/bfloat16 staged through float32).
+template <typename F>
+void unary_float(KernelContext& ctx, F f) {
+    const Tensor& x = ctx.in(0);
+    const DType dt = x.dtype();
+    if (is_staged_float(dt)) {
+        Tensor xf = to_f32(x);
+        Tensor y(DType::F32, x.shape());
+        map1(xf.data<float>(), y.data<float>(), x.numel(), [&](float v) { return (float)f(v); });
+        ctx.set(0, from_f32(y, dt));
+    } else if (dt == DType::F32) {
+        Tensor& y = ctx.alloc(0, dt, x.shape());
+        map1(x.data<float>(), y.data<float>(), x.numel(), [&](float v) { return (float)f(v); });
+    } else if (dt == DType::F64) {
+        Tensor& y = ctx.alloc(0, dt, x.shape());
+        map1(x.data<double>(), y.data<double>(), x.numel(), [&](double v) { return (double)f(v); });
+    } else {
+        HQ_FAIL(ctx.node.label(), ": unsupported element type ", dtype_name(dt));
+    }
+}
+
+// Unary op over every numeric type except bool.
+template <typename F>
+void unary_numeric(KernelContext& ctx, F f) {
+    const Tensor& x = ctx.in(0);
+    const DType dt = x.dtype();
+    if (is_staged_float(dt) || dt == DType::F32 || dt == DType::F64) return unary_float(ctx, f);
+    dispatch_numeric(dt, ctx.node.label(), [&](auto tag) {
+        using T = decltype(tag);
+        if constexpr (std::is_same_v<T, bool>) {
+            HQ_FAIL(ctx.node.label(), ": unsupported element type bool");
+        } else {
+            Tensor& y = ctx.alloc(0, dt, x.shape());
+            map1(x.data<T>(), y.data<T>(), x.numel(), [&](T v) { return static_cast<T>(f(v)); });
+        }
+    });
+}
+
+// Unary op from any float type to bool (IsNaN, IsInf).
+template <typename F>
+void unary_float_to_bool(KernelContext& ctx, F f) {
+    const Tensor& x = ctx.in(0);
+    Tensor xf = x.dtype() == DType::F64 ? x : to_f32(x);
+    Tensor& y = ctx.alloc(0, DType::Bool, x.shape());
+    if (xf.dtype() == DType::F64)
+        map1(xf.data<double>(), y.data<bool>(), x.numel(), [&](double v) { return (bool)f(v); });
+    else
+        map1(xf.data<float>(), y.data<bool>(), x.numel(), [&](float v) { return (bool)f(v); });
+}
+
+template <typename T>
+constexpr T kSqrt1_2 = T(0.70710678118654752440);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Unary kernels.
+
+void k_relu(KernelContext& c) {
+    unary_numeric(c, [](auto v) { return v > decltype(v)(0) ? v : decltype(v)(0); });
+}
+void k_leaky_relu(KernelContext& c) {
+    const float a = c.node.attr_float("alpha", 0.01f);
+    unary_float(c, [a](auto v) { return v < 0 ? v * decltype(v)(a) : v; });
+}
+void k_elu(KernelContext& c) {
+    const float a = c.node.attr_float("alpha", 1.0f);
+    unary_float(c, [a](auto v) { return v < 0 ? decltype(v)(a) * std::expm1(v) : v; });
+}
+void k_celu(KernelContext& c) {
+    const float a = c.node.attr_float("alpha", 1.0f);
+    unary_float(c, [a](auto v) {
+        using T = decltype(v);
+        return std::max(T(0), v) + std::min(T(0), T(a) * std::expm1(v / T(a)));
+    });
+}
+void k_selu(KernelContext& c) {
+    const float a = c.node.attr_float("alpha", 1.67326319217681884765625f);
+    const float g = c.node.attr_float("gamma", 1.05070102214813232421875f);
+    unary_float(c, [a, g](auto v) {
+        using T = decltype(v);
+        return v > 0 ? T(g) * v : T(g) * (T(a) * std::exp(v) - T(a));
+    });
+}
+void k_thresholded_relu(KernelContext& c) {
+    const float a = c.node.attr_float("alpha", 1.0f);
+    unary_float(c, [a](auto v) { return v > decltype(v)(a) ? v : decltype(v)(0); });
+}
+void k_sigmoid(KernelContext& c) {
+    unary_float(c, [](auto v) {
+        using T = decltype(v);
+        if (v >= 0) return T(1) / (T(1) + std::exp(-v));
+        const T e = std::exp(v);
+        return e / (T(1) + e);
+    });
+}
+void k_hard_sigmoid(KernelContext& c) {
+    const float a = c.node.attr_float("alpha", 0.2f), b = c.node.attr_float("beta", 0.5f);
+    unary_float(c, [a, b](auto v) {
+        using T = decltype(v);
+        return std::max(T(0), std::min(T(1), T(a) * v + T(b)));
+    });
+}
+void k_hard_swish(KernelContext& c) {
+    unary_float(c, [](auto v) {
+        using T = decltype(v);
+        return v * std::max(T(0), std::min(T(1), v / T(6) + T(0.5)));
+    });
+}
+void k_softplus(KernelContext& c) {
+    unary_float(c, [](auto v) { return v > 0 ? v + std::log1p(std::exp(-v)) : std::log1p(std::exp(v)); });
+}
+void k_softsign(KernelContext& c) {
+    unary_float(c, [](auto v) { return v / (decltype(v)(1) + std::abs(v)); });
+}
+void k_mish(KernelContext& c) {
+    unary_float(c, [](auto v) {
+        const auto sp = v > 0 ? v + std::log1p(std::exp(-v)) : std::log1p(std::exp(v));
+        return v * std::tanh(sp);
+    });
+}
+void k_gelu(KernelContext& c) {
+    if (c.node.attr_string("approximate", "none") == "tanh") {
+        unary_float(c, [](auto v) {
+            using T = decltype(v);
+            const T k = T(0.79788456080286535588);  // sqrt(2/pi)
+            return T(0.5) * v * (T(1) + std::tanh(k * (v + T(0.044715) * v * v * v)));
+        });
+    } else {
+        unary_float(c, [](auto v) {
+            using T = decltype(v);
+            return T(0.5) * v * (T(1) + std::erf(v * kSqrt1_2<T>));
+        });
+    }
+}
+std::string check_gelu(const graph::Node& n, int64_t) {
+    const std::string a = n.attr_string("approximate", "none");
+    return a == "none" || a == "tanh" ? "" : "Gelu approximate='" + a + "' is not supported (none|tanh)";
+}
+
+void k_tanh(KernelContext& c) { unary_float(c, [](auto v) { return std::tanh(v); }); }
+void k_erf(KernelContext& c) { unary_float(c, [](auto v) { return std::erf(v); }); }
+void k_exp(KernelContext& c) { unary_float(c, [](auto v) { return std::exp(v); }); }
+void k_log(KernelContext& c) { unary_float(c, [](auto v) { return std::log(v); }); }
+void k_sqrt(KernelContext& c) { unary_float(c, [](auto v) { return std::sqrt(v); }); }
+void k_reciprocal(KernelContext& c) { unary_float(c, [](auto v) { return decltype(v)(1) / v; }); }
+void k_floor(KernelContext& c) { unary_float(c, [](auto v) { return std::floor(v); }); }
+void k_ceil(KernelContext& c) { unary_float(c, [](auto v) { return std::ceil(v); }); }
+void k_round(KernelContext& c) { unary_float(c, [](auto v) { return std::nearbyint(v); }); }  // half to even
+void k_sin(KernelContext& c) { unary_float(c, [](auto v) { return std::sin(v); }); }
+void k_cos(KernelContext& c) { unary_float(c, [](auto v) { return std::cos(v); }); }
+void k_tan(KernelContext& c) { unary_float(c, [](auto v) { return std::tan(v); }); }
+void k_asin(KernelContext& c) { unary_float(c, [](auto v) { return std::asin(v); }); }
+void k_acos(KernelContext& c) { unary_float(c, [](auto v) { return std::acos(v); }); }
+void k_atan(KernelContext& c) { unary_float(c, [](auto v) { return std::atan(v); }); }
+void k_sinh(KernelContext& c) { unary_float(c, [](auto v) { return std::sinh(v); }); }
+void k_cosh(KernelContext& c) { unary_float(c, [](auto v) { return std::cosh(v); }); }
+void k_asinh(KernelContext& c) { unary_float(c, [](auto v) { return std::asinh(v); }); }
+void k_acosh(KernelContext& c) { unary_float(c, [](auto v) { return std::acosh(v); }); }
+void k_atanh(KernelContext& c) { unary_float(c, [](auto v) { return std::atanh(v); }); }
+
+void k_neg(KernelContext& c) {
+    unary_numeric(c, [](auto v) {
+        using T = decltype(v);
+        if constexpr (std::is_integral_v<T>)
+            return static_cast<T>(0 - static_cast<std::make_unsigned_t<T>>(v));  // wraps like two's complement
+        else
+            return -v;
+    });
+}
+void k_abs(KernelContext& c) {
+    unary_numeric(c, [](auto v) {
+        using T = decltype(v);
+        if constexpr (std::is_unsigned_v<T>)
+            return v;
+        else
+            return v < 0 ? static_cast<T>(-v) : v;
+    });
+}
+void k_sign(KernelContext& c) {
+    unary_numeric(c, [](auto v) {
+        using T = decltype(v);
+        if constexpr (std::is_unsigned_v<T>)
+            return static_cast<T>(v > 0 ? 1 : 0);
+        else
+            return static_cast<T>(v > 0 ? 1 : (v < 0 ? -1 : 0));
+    });
+}
+void k_isnan(KernelContext& c) {
+    unary_float_to_bool(c, [](auto v) { return std::isnan(v); });
+}
+void k_isinf(KernelContext& c) {
+    const bool neg = c.node.attr_int("detect_negative", 1) != 0, pos = c.node.attr_int("detect_positive", 1) != 0;
+    unary_float_to_bool(c, [neg, pos](auto v) { return std::isinf(v) && ((v > 0 && pos) || (v < 0 && neg)); });
+}
+void k_shrink(KernelContext& c) {
+    const float bias = c.node.attr_float("bias", 0.0f), lambd = c.node.attr_float("lambd", 0.5f);
+    unary_numeric(c, [bias, lambd](auto v) {
+        using T = decltype(v);
+        const double x = (double)v;
+        return static_cast<T>(x < -lambd ? x + bias : (x > lambd ? x - bias : 0.0));
+    });
+}
+
+void k_not(KernelContext& c) {
+    const Tensor& x = c.in(0);
+    HQ_CHECK(x.dtype() == DType::Bool, c.node.label(), ": input must be bool, got ", dtype_name(x.dtype()));
+    Tensor& y = c.alloc(0, DType::Bool, x.shape());
+    map1(x.data<bool>(), y.data<bool>(), x.numel(), [](bool v) { return !v; });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Binary and variadic kernels.
+
+template <typename T>
+void check_divisor(T b) {
+    if constexpr (std::is_integral_v<T>) {
+        if (b == 0) HQ_FAIL("integer division by zero");
+    }
+}
+
+void k_add(KernelContext& c) { binary_kernel<false>(c, [](auto a, auto b) { return a + b; }); }
+void k_sub(KernelContext& c) { binary_kernel<false>(c, [](auto a, auto b) { return a - b; }); }
+void k_mul(KernelContext& c) { binary_kernel<false>(c, [](auto a, auto b) { return a * b; }); }
+void k_div(KernelContext& c) {
+    try {
+        binary_kernel<false>(c, [](auto a, auto b) {
+            using T = decltype(a);
+            if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
+                check_divisor(b);
+                if (b == T(-1)) return static_cast<T>(0 - static_cast<std::make_unsigned_t<T>>(a));
+                return static_cast<T>(a / b);
+            } else if constexpr (std::is_integral_v<T>) {
+                check_divisor(b);
+                return static_cast<T>(a / b);
+            } else {
+                return a / b;
+            }
+        });
+    } catch (const Error& e) {
+        HQ_FAIL(c.node.label(), ": ", e.what());
+    }
+}
+void k_mod(KernelContext& c) {
+    const bool fmod = c.node.attr_int("fmod", 0) != 0;
+    try {
+        binary_kernel<false>(c, [fmod](auto a, auto b) {
+            using T = decltype(a);
+            if constexpr (std::is_same_v<T, bool>) {
+                HQ_FAIL("Mod on bool");
+                return a;
+            } else if constexpr (std::is_floating_point_v<T>) {
+                T r = std::fmod(a, b);
+                if (!fmod && r != 0 && ((r < 0) != (b < 0))) r += b;
+                return r;
+            } else {
+                check_divisor(b);
+                if constexpr (std::is_signed_v<T>) {
+                    if (b == T(-1)) return T(0);
+                    T r = static_cast<T>(a % b);
+                    if (!fmod && r != 0 && ((r < 0) != (b < 0))) r = static_cast<T>(r + b);
+                    return r;
+                } else {
+                    return static_cast<T>(a % b);
+                }
+            }
+        });
+    } catch (const Error& e) {
+        HQ_FAIL(c.node.label(), ": ", e.what());
+    }
+}
+
+template <typename T>
+T max_op(T a, T b) {
+    if constexpr (std::is_floating_point_v<T>) {
+        if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<T>::quiet_NaN();
+    }
+    return a < b ? b : a;
+}
+template <typename T>
+T min_op(T a, T b) {
+    if constexpr (std::is_floating_point_v<T>) {
+        if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<T>::quiet_NaN();
+    }
+    return b < a ? b : a;
+}
+
+void k_max(KernelContext& c) {
+    c.set(0, fold_inputs(c, [](auto a, auto b) { return max_op(a, b); }));
+}
+void k_min(KernelContext& c) {
+    c.set(0, fold_inputs(c, [](auto a, auto b) { return min_op(a, b); }));
+}
+void k_sum(KernelContext& c) {
+    c.set(0, fold_inputs(c, [](auto a, auto b) { return a + b; }));
+}
+void k_mean(KernelContext& c) {
+    Tensor s = fold_inputs(c, [](auto a, auto b) { return a + b; });
+    const DType dt = s.dtype();
+    Tensor sf = is_staged_float(dt) ? to_f32(s) : s;
+    const double k = (double)c.num_inputs();
+    dispatch_numeric(sf.dtype(), c.node.label(), [&](auto tag) {
+        using T = decltype(tag);
+        T* p = sf.data<T>();
+        for (int64_t i = 0; i < sf.numel(); ++i) p[i] = static_cast<T>(p[i] / k);
+    });
+    c.set(0, is_staged_float(dt) ? from_f32(sf, dt) : sf);
+}
+
+void k_equal(KernelContext& c) { binary_kernel<true>(c, [](auto a, auto b) { return a == b; }); }
+void k_less(KernelContext& c) { binary_kernel<true>(c, [](auto a, auto b) { return a < b; }); }
+void k_greater(KernelContext& c) { binary_kernel<true>(c, [](auto a, auto b) { return a > b; }); }
+void k_less_equal(KernelContext& c) { binary_kernel<true>(c, [](auto a, auto b) { return a <= b; }); }
+void k_greater_equal(KernelContext& c) { binary_kernel<true>(c, [](auto a, auto b) { return a >= b; }); }
+
+template <typename F>
+void logic_kernel(KernelContext& c, F f) {
+    for (size_t i = 0; i < 2; ++i)
+        HQ_CHECK(c.in(i).dtype() == DType::Bool, c.node.label(), ": input ", i, " must be bool, got ",
+                 dtype_name(c.in(i).dtype()));
+    binary_kernel<true>(c, f);
+}
+void k_and(KernelContext& c) { logic_kernel(c, [](auto a, auto b) { return a && b; }); }
+void k_or(KernelContext& c) { logic_kernel(c, [](auto a, auto b) { return a || b; }); }
+void k_xor(KernelContext& c) { logic_kernel(c, [](auto a, auto b) { return a != b; }); }
+
+// Pow: the exponent may have another numeric type than the base; the result has the base's type.
+void k_pow(KernelContext& c) {
+    const Tensor& x = c.in(0);
+    const Tensor& y = c.in(1);
+    const std::string who = c.node.label();
+    const Shape so = broadcast_or_throw(who, x.shape(), y.shape());
+    if (x.dtype() == DType::F32 && y.dtype() == DType::F32) {
+        Tensor& o = c.alloc(0, DType::F32, so);
+        broadcast2(x.data<float>(), x.shape(), y.data<float>(), y.shape(), o.data<float>(), so,
+                   [](float a, float b) { return b == 2.0f ? a * a : std::pow(a, b); });
+        return;
+    }
+    Tensor e(DType::F64, y.shape());
+    {
+        double* pe = e.data<double>();
+        for (int64_t i = 0; i < y.numel(); ++i) pe[i] = y.at_f64(i);
+    }
+    const DType dt = x.dtype();
+    Tensor xb = is_staged_float(dt) ? to_f32(x) : x;
+    Tensor o(xb.dtype(), so);
+    dispatch_numeric(xb.dtype(), who, [&](auto tag) {
+        using T = decltype(tag);
+        if constexpr (std::is_same_v<T, bool>) {
+            HQ_FAIL(who, ": unsupported element type bool");
+        } else {
+            broadcast2(xb.data<T>(), xb.shape(), e.data<double>(), e.shape(), o.data<T>(), so,
+                       [](T a, double b) { return static_cast<T>(std::pow((double)a, b)); });
+        }
+    });
+    c.set(0, is_staged_float(dt) ? from_f32(o, dt) : o);
+}
+
+// PRelu: slope broadcasts to X (unidirectional); opset < 7 also takes a per-channel slope of shape [C].
+void k_prelu(KernelContext& c) {
+    const Tensor& x = c.in(0);
+    Tensor slope = c.in(1);
+    if (c.opset < 7 && slope.rank() == 1 && x.rank() > 2 && slope.dim(0) == x.dim(1) && slope.dim(0) != 1) {
+        Shape s(x.rank() - 1, 1);
+        s[0] = slope.dim(0);
+        slope = slope.reshaped(s);
+    }
+    Tensor r = apply_binary<false>(x, slope, c.node.label(), [](auto a, auto b) { return a < 0 ? a * b : a; });
+    HQ_CHECK(r.shape() == x.shape(), c.node.label(), ": slope ", shape_str(slope.shape()),
+             " does not broadcast to X ", shape_str(x.shape()));
+    c.set(0, r);
+}
+
+// Where: three-way broadcast; X/Y of any fixed-size element type.
+void k_where(KernelContext& c) {
+    const Tensor& cond = c.in(0);
+    const Tensor& x = c.in(1);
+    const Tensor& y = c.in(2);
+    const std::string who = c.node.label();
+    HQ_CHECK(cond.dtype() == DType::Bool, who, ": condition must be bool, got ", dtype_name(cond.dtype()));
+    HQ_CHECK(x.dtype() == y.dtype(), who, ": X and Y types differ (", dtype_name(x.dtype()), " vs ",
+             dtype_name(y.dtype()), ")");
+    const Shape so = broadcast_or_throw(who, broadcast_or_throw(who, cond.shape(), x.shape()), y.shape());
+    Tensor& o = c.alloc(0, x.dtype(), so);
+    const size_t es = dtype_size(x.dtype());
+    HQ_CHECK(es > 0, who, ": unsupported element type ", dtype_name(x.dtype()));
+    BroadcastPlan<3> p({&cond.shape(), &x.shape(), &y.shape()}, so);
+    auto run = [&](auto tag) {
+        using T = decltype(tag);
+        const bool* pc = cond.data<bool>();
+        const T* px = static_cast<const T*>(x.raw());
+        const T* py = static_cast<const T*>(y.raw());
+        T* po = static_cast<T*>(o.raw());
+        const bool s0 = p.step[0], s1 = p.step[1], s2 = p.step[2];
+        p.walk([&](int64_t oi, const std::array<int64_t, 3>& off, int64_t len) {
+            const bool* a = pc + off[0];
+            const T* b = px + off[1];
+            const T* d = py + off[2];
+            T* q = po + oi;
+            for (int64_t i = 0; i < len; ++i) q[i] = a[s0 ? i : 0] ? b[s1 ? i : 0] : d[s2 ? i : 0];
+        });
+    };
+    switch (es) {
+        case 1: run(uint8_t{}); break;
+        case 2: run(uint16_t{}); break;
+        case 4: run(uint32_t{}); break;
+        case 8: run(uint64_t{}); break;
+        default: HQ_FAIL(who, ": unsupported element type ", dtype_name(x.dtype()));
+    }
+}
+
+// Clip: bounds are attributes before opset 11, optional scalar inputs from 11.
+void k_clip(KernelContext& c) {
+    const Tensor& x = c.in(0);
+    const DType dt = x.dtype();
+    const bool attrs = c.opset < 11;
+    auto bound = [&](size_t idx, const char* name, double def) -> std::pair<bool, double> {
+        if (attrs) return {c.node.has_attr(name), c.node.attr_float(name, (float)def)};
+        if (!c.has_input(idx)) return {false, def};
+        HQ_CHECK(c.in(idx).numel() == 1, c.node.label(), ": ", name, " must be a scalar");
+        return {true, c.in(idx).at_f64(0)};
+    };
+    const auto [has_lo, lo_v] = bound(1, "min", 0);
+    const auto [has_hi, hi_v] = bound(2, "max", 0);
+    auto clip_t = [&](auto tag, const Tensor& in, Tensor& out) {
+        using T = decltype(tag);
+        const T lo = has_lo ? static_cast<T>(lo_v) : std::numeric_limits<T>::lowest();
+        const T hi = has_hi ? static_cast<T>(hi_v) : std::numeric_limits<T>::max();
+        map1(in.data<T>(), out.data<T>(), in.numel(), [lo, hi](T v) {
+            const T t = v < lo ? lo : v;
+            return t > hi ? hi : t;
+        });
+    };
+    if (is_staged_float(dt)) {
+        Tensor xf = to_f32(x);
+        Tensor y(DType::F32, x.shape());
+        clip_t(float{}, xf, y);
+        c.set(0, from_f32(y, dt));
+        return;
+    }
+    dispatch_numeric(dt, c.node.label(), [&](auto tag) {
+        using T = decltype(tag);
+        if constexpr (std::is_same_v<T, bool>) {
+            HQ_FAIL(c.node.label(), ": unsupported element type bool");
+        } else {
+            Tensor& y = c.alloc(0, dt, x.shape());
+            clip_t(T{}, x, y);
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Cast.
+
+bool cast_supported(int64_t to) {
+    if (!dtype_known((int32_t)to)) return false;
+    const DType t = (DType)to;
+    return t != DType::Undefined;
+}
+
+template <typename U, typename T>
+U convert(T v) {
+    if constexpr (std::is_same_v<U, bool>)
+        return v != T(0);
+    else
+        return static_cast<U>(v);
+}
+
+Tensor cast_tensor(const Tensor& x, DType to, const std::string& who) {
+    const DType from = x.dtype();
+    if (from == to) return x;
+    if (to == DType::String) {
+        Tensor xd = from == DType::F64 ? x : (dtype_is_float(from) ? to_f32(x) : x);
+        Tensor r(DType::String, x.shape());
+        auto& s = r.strings();
+        char buf[64];
+        for (int64_t i = 0; i < x.numel(); ++i) {
+            std::to_chars_result res;
+            if (xd.dtype() == DType::F32) {
+                res = std::to_chars(buf, buf + sizeof(buf), xd.data<float>()[i]);
+            } else if (xd.dtype() == DType::F64) {
+                res = std::to_chars(buf, buf + sizeof(buf), xd.data<double>()[i]);
+            } else if (xd.dtype() == DType::Bool) {
+                const char* t = xd.data<bool>()[i] ? "True" : "False";
+                res.ptr = std::copy(t, t + std::strlen(t), buf);
+            } else if (xd.dtype() == DType::U64) {
+                res = std::to_chars(buf, buf + sizeof(buf), (uint64_t)xd.at_i64(i));
+            } else {
+                res = std::to_chars(buf, buf + sizeof(buf), xd.at_i64(i));
+            }
+            s[i].assign(buf, res.ptr);
+        }
+        return r;
+    }
+    if (from == DType::String) {
+        const auto& s = x.strings();
+        Tensor d(DType::F64, x.shape());
+        double* p = d.data<double>();
+        for (int64_t i = 0; i < x.numel(); ++i) {
+            char* end = nullptr;
+            p[i] = std::strtod(s[i].c_str(), &end);
+            HQ_CHECK(end != s[i].c_str(), who, ": cannot parse '", s[i], "' as a number");
+        }
+        return cast_tensor(d, to, who);
+    }
+    if (is_staged_float(from)) return cast_tensor(to_f32(x), to, who);
+    if (is_staged_float(to)) {
+        if (from == DType::F64) {
+            // Double to half via float can round twice; correct ties so the result matches direct rounding.
+            Tensor r(DType::F32, x.shape());
+            const double* p = x.data<double>();
+            float* o = r.data<float>();
+            for (int64_t i = 0; i < x.numel(); ++i) {
+                float f = (float)p[i];
+                if ((double)f != p[i] && std::isfinite(p[i])) {
+                    // Truncate toward the original value so the final rounding sees a non-tie.
+                    uint32_t b;
+                    std::memcpy(&b, &f, 4);
+                    if (std::abs((double)f) > std::abs(p[i])) --b;
+                    b |= 1;  // sticky bit
+                    std::memcpy(&f, &b, 4);
+                }
+                o[i] = f;
+            }
+            return from_f32(r, to);
+        }
+        return from_f32(cast_tensor(x, DType::F32, who), to);
+    }
+    Tensor r(to, x.shape());
+    dispatch_numeric(from, who, [&](auto ft) {
+        using T = decltype(ft);
+        dispatch_numeric(to, who, [&](auto tt) {
+            using U = decltype(tt);
+            map1(x.data<T>(), r.data<U>(), x.numel(), [](T v) { return convert<U>(v); });
+        });
+    });
+    return r;
+}
+
+void k_cast(KernelContext& c) {
+    c.set(0, cast_tensor(c.in(0), (DType)c.node.attr_int("to", 0), c.node.label()));
+}
+std::string check_cast(const graph::Node& n, int64_t) {
+    const int64_t to = n.attr_int("to", 0);
+    return cast_supported(to) ? "" : "Cast to ONNX data type " + std::to_string(to) + " is not supported";
+}
+void k_cast_like(KernelContext& c) { c.set(0, cast_tensor(c.in(0), c.in(1).dtype(), c.node.label())); }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Identity, Dropout.
+
+void k_identity(KernelContext& c) { c.set(0, c.in(0)); }
+
+Tensor ones_like(const Tensor& x, DType dt) {
+    if (is_staged_float(dt)) {
+        Tensor f(DType::F32, x.shape());
+        std::fill_n(f.data<float>(), f.numel(), 1.0f);
+        return from_f32(f, dt);
+    }
+    Tensor r(dt, x.shape());
+    dispatch_numeric(dt, "Dropout", [&](auto tag) {
+        using T = decltype(tag);
+        std::fill_n(r.data<T>(), r.numel(), static_cast<T>(1));
+    });
+    return r;
+}
+
+void k_dropout(KernelContext& c) {
+    const Tensor& x = c.in(0);
+    if (c.opset >= 12 && c.has_input(2)) {
+        const bool training = c.in(2).numel() > 0 && c.in(2).at_i64(0) != 0;
+        const double ratio = c.has_input(1) ? c.in(1).at_f64(0) : 0.5;
+        HQ_CHECK(!training || ratio == 0.0, c.node.label(),
+                 ": training_mode=true (random dropout) is not supported by the CPU executor");
+    }
+    c.set(0, x);
+    if (c.wants_output(1)) c.set(1, ones_like(x, c.opset >= 10 ? DType::Bool : x.dtype()));
+}
+std::string check_dropout(const graph::Node& n, int64_t opset) {
+    if (opset < 7 && n.attr_int("is_test", 0) == 0) return "Dropout with is_test=0 (training) is not supported";
+    return "";
+}
+
+}  // namespace
+
+void register_elementwise(KernelRegistry& r) {
+    // Unary math.
+    r.add("Relu", k_relu);
+    r.add("LeakyRelu", k_leaky_relu);
+    r.add("Elu", k_elu);
+    r.add(KernelDef{"Celu", "", 12, INT_MAX, k_celu});
+    r.add("Selu", k_selu);
+    r.add(KernelDef{"ThresholdedRelu", "", 10, INT_MAX, k_thresholded_relu});
+    r.add("PRelu", k_prelu);
+    r.add("Sigmoid", k_sigmoid);
+    r.add("HardSigmoid", k_hard_sigmoid);
+    r.add(KernelDef{"HardSwish", "", 14, INT_MAX, k_hard_swish});
+    r.add("Softplus", k_softplus);
+    r.add("Softsign", k_softsign);
+    r.add(KernelDef{"Mish", "", 18, INT_MAX, k_mish});
+    r.add(KernelDef{"Gelu", "", 20, INT_MAX, k_gelu, check_gelu});
+    r.add("Tanh", k_tanh);
+    r.add(KernelDef{"Erf", "", 9, INT_MAX, k_erf});
+    r.add("Exp", k_exp);
+    r.add("Log", k_log);
+    r.add("Sqrt", k_sqrt);
+    r.add("Reciprocal", k_reciprocal);
+    r.add("Neg", k_neg);
+    r.add("Abs", k_abs);
+    r.add(KernelDef{"Sign", "", 9, INT_MAX, k_sign});
+    r.add("Floor", k_floor);
+    r.add("Ceil", k_ceil);
+    r.add(KernelDef{"Round", "", 11, INT_MAX, k_round});
+    r.add(KernelDef{"Sin", "", 7, INT_MAX, k_sin});
+    r.add(KernelDef{"Cos", "", 7, INT_MAX, k_cos});
+    r.add(KernelDef{"Tan", "", 7, INT_MAX, k_tan});
+    r.add(KernelDef{"Asin", "", 7, INT_MAX, k_asin});
+    r.add(KernelDef{"Acos", "", 7, INT_MAX, k_acos});
+    r.add(KernelDef{"Atan", "", 7, INT_MAX, k_atan});
+    r.add(KernelDef{"Sinh", "", 9, INT_MAX, k_sinh});
+    r.add(KernelDef{"Cosh", "", 9, INT_MAX, k_cosh});
+    r.add(KernelDef{"Asinh", "", 9, INT_MAX, k_asinh});
+    r.add(KernelDef{"Acosh", "", 9, INT_MAX, k_acosh});
+    r.add(KernelDef{"Atanh", "", 9, INT_MAX, k_atanh});
+    r.add(KernelDef{"IsNaN", "", 9, INT_MAX, k_isnan});
+    r.add(KernelDef{"IsInf", "", 10, INT_MAX, k_isinf});
+    r.add(KernelDef{"Shrink", "", 9, INT_MAX, k_shrink});
+    r.add("Not", k_not);
+    r.add("Clip", k_clip);
+
+    // Binary / variadic with numpy broadcasting (opset >= 7; older opsets used the `broadcast` attribute with the
+    // same semantics for the cases models use).
+    r.add("Add", k_add);
+    r.add("Sub", k_sub);
+    r.add("Mul", k_mul);
+    r.add("Div", k_div);
+    r.add(KernelDef{"Mod", "", 10, INT_MAX, k_mod});
+    r.add("Pow", k_pow);
+    r.add("Max", k_max);
+    r.add("Min", k_min);
+    r.add("Sum", k_sum);
+    r.add("Mean", k_mean);
+    r.add("Equal", k_equal);
+    r.add("Less", k_less);
+    r.add("Greater", k_greater);
+    r.add(KernelDef{"LessOrEqual", "", 12, INT_MAX, k_less_equal});
+    r.add(KernelDef{"GreaterOrEqual", "", 12, INT_MAX, k_greater_equal});
+    r.add("And", k_and);
+    r.add("Or", k_or);
+    r.add("Xor", k_xor);
+    r.add(KernelDef{"Where", "", 9, INT_MAX, k_where});
+
+    // Type and plumbing.
+    r.add("Cast", k_cast, check_cast);
+    r.add(KernelDef{"CastLike", "", 15, INT_MAX, k_cast_like});
+    r.add("Identity", k_identity);
+    r.add("Dropout", k_dropout, check_dropout);
+}
 
 }  // namespace hq::exec::cpu

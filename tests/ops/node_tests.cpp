@@ -1,0 +1,140 @@
+// Runs ONNX's own backend node tests (model.onnx + test_data_set_0/{input,output}_K.pb) for every
+// model whose operators the CPU executor claims, and compares with the expected outputs.
+// Usage: hq_node_tests [-v] [--dir DIR] [substring ...]   Exit 0 when every failure is an expected one.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "exec/cpu/cpu_backend.h"
+#include "exec/executor.h"
+#include "onnx_io/onnx_io.h"
+
+namespace fs = std::filesystem;
+using namespace hq;
+
+// Tests of claimed ops that are known not to pass, each with its reason.
+static const std::map<std::string, std::string> kExpectedFailures = {
+};
+
+struct Result {
+    enum Kind { Pass, Fail, Skip } kind;
+    std::string why;
+};
+
+static std::string compare(const Tensor& got, const Tensor& want, const std::string& name) {
+    if (got.dtype() != want.dtype())
+        return name + ": dtype " + dtype_name(got.dtype()) + ", expected " + dtype_name(want.dtype());
+    if (got.shape() != want.shape())
+        return name + ": shape " + shape_str(got.shape()) + ", expected " + shape_str(want.shape());
+    if (got.dtype() == DType::String) return got.strings() == want.strings() ? "" : name + ": strings differ";
+    const bool fl = dtype_is_float(got.dtype());
+    for (int64_t i = 0; i < got.numel(); ++i) {
+        double g = got.at_f64(i), w = want.at_f64(i);
+        if (fl) {
+            if (std::isnan(w) && std::isnan(g)) continue;
+            if (std::isinf(w) && g == w) continue;
+            double tol = 1e-5 + 1e-3 * std::fabs(w);
+            if (got.dtype() == DType::F16 || got.dtype() == DType::BF16) tol = 1e-3 + 1e-2 * std::fabs(w);
+            if (!(std::fabs(g - w) <= tol)) {
+                char buf[160];
+                std::snprintf(buf, sizeof buf, ": element %lld is %.9g, expected %.9g", (long long)i, g, w);
+                return name + buf;
+            }
+        } else if (got.at_i64(i) != want.at_i64(i)) {
+            return name + ": element " + std::to_string(i) + " is " + std::to_string(got.at_i64(i)) + ", expected " +
+                   std::to_string(want.at_i64(i));
+        }
+    }
+    return "";
+}
+
+static Result run_one(const fs::path& dir) {
+    graph::Model m;
+    try {
+        m = onnx_io::load_model((dir / "model.onnx").string());
+    } catch (const std::exception& e) {
+        return {Result::Skip, std::string("model not loadable: ") + e.what()};
+    }
+    auto backend = exec::cpu::make_backend();
+    for (const auto& n : m.graph.nodes) {
+        if (!exec::cpu::registry().find(n.domain, n.op_type, m.opset(n.domain)))
+            return {Result::Skip, n.op_type + " opset " + std::to_string(m.opset(n.domain)) + " not claimed"};
+    }
+    fs::path data = dir / "test_data_set_0";
+    try {
+        exec::Executor ex(m, *backend);
+        std::map<std::string, Tensor> inputs;
+        for (size_t k = 0; k < m.graph.inputs.size(); ++k) {
+            fs::path f = data / ("input_" + std::to_string(k) + ".pb");
+            if (!fs::exists(f)) return {Result::Skip, "missing " + f.filename().string()};
+            inputs[m.graph.inputs[k].name] = onnx_io::read_tensor_pb(f.string());
+        }
+        auto outs = ex.run(inputs);
+        for (size_t k = 0; k < m.graph.outputs.size(); ++k) {
+            fs::path f = data / ("output_" + std::to_string(k) + ".pb");
+            if (!fs::exists(f)) continue;
+            Tensor want = onnx_io::read_tensor_pb(f.string());
+            std::string d = compare(outs.at(m.graph.outputs[k].name), want, m.graph.outputs[k].name);
+            if (!d.empty()) return {Result::Fail, d};
+        }
+    } catch (const std::exception& e) {
+        return {Result::Fail, e.what()};
+    }
+    return {Result::Pass, ""};
+}
+
+int main(int argc, char** argv) {
+    std::string root = "/usr/share/libonnx-testdata/data/node";
+    if (const char* env = std::getenv("HQ_NODE_TEST_DIR")) root = env;
+    bool verbose = false;
+    std::vector<std::string> filters;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "-v") verbose = true;
+        else if (a == "--dir" && i + 1 < argc) root = argv[++i];
+        else filters.push_back(a);
+    }
+    if (!fs::is_directory(root)) {
+        std::fprintf(stderr, "node test folder %s not found (install libonnx-testdata)\n", root.c_str());
+        return 1;
+    }
+    std::vector<fs::path> dirs;
+    for (const auto& e : fs::directory_iterator(root))
+        if (e.is_directory()) dirs.push_back(e.path());
+    std::sort(dirs.begin(), dirs.end());
+    int pass = 0, fail = 0, skip = 0, expected = 0;
+    std::set<std::string> claimed_ops_tested;
+    for (const auto& d : dirs) {
+        std::string name = d.filename().string();
+        if (!filters.empty() && std::none_of(filters.begin(), filters.end(), [&](const std::string& f) {
+                return name.find(f) != std::string::npos;
+            }))
+            continue;
+        Result r = run_one(d);
+        auto ex = kExpectedFailures.find(name);
+        if (r.kind == Result::Pass) {
+            ++pass;
+            if (verbose || !filters.empty()) std::printf("PASS %s\n", name.c_str());
+            if (ex != kExpectedFailures.end()) std::printf("  (listed as expected failure: remove it from the list)\n");
+        } else if (r.kind == Result::Skip) {
+            ++skip;
+            if (verbose) std::printf("SKIP %s: %s\n", name.c_str(), r.why.c_str());
+        } else if (ex != kExpectedFailures.end()) {
+            ++expected;
+            if (verbose || !filters.empty()) std::printf("XFAIL %s: %s (%s)\n", name.c_str(), ex->second.c_str(), r.why.c_str());
+        } else {
+            ++fail;
+            std::printf("FAIL %s: %s\n", name.c_str(), r.why.c_str());
+        }
+    }
+    std::printf("node tests: %d passed, %d failed, %d skipped (ops not claimed), %d expected failures\n", pass, fail,
+                skip, expected);
+    return fail == 0 ? 0 : 1;
+}
