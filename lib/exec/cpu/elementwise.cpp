@@ -121,9 +121,22 @@ Tensor apply_binary(const Tensor& a, const Tensor& b, const std::string& who, F 
     return out;
 }
 
+// Input B of a binary op; before opset 7 `broadcast=1` with `axis` aligns B's dims at `axis` of A.
+Tensor legacy_b(const KernelContext& ctx) {
+    const Tensor& a = ctx.in(0);
+    const Tensor& b = ctx.in(1);
+    if (ctx.opset >= 7 || ctx.node.attr_int("broadcast", 0) == 0 || !ctx.node.has_attr("axis")) return b;
+    const int64_t axis = normalize_axis(ctx.node.attr_int("axis", 0), a.rank());
+    HQ_CHECK(axis + b.rank() <= a.rank(), ctx.node.label(), ": B ", shape_str(b.shape()), " does not fit A ",
+             shape_str(a.shape()), " at axis ", axis);
+    Shape s = b.shape();
+    s.resize(a.rank() - axis, 1);
+    return b.reshaped(s);
+}
+
 template <bool BoolOut, typename F>
 void binary_kernel(KernelContext& ctx, F f) {
-    ctx.set(0, apply_binary<BoolOut>(ctx.in(0), ctx.in(1), ctx.node.label(), f));
+    ctx.set(0, apply_binary<BoolOut>(ctx.in(0), legacy_b(ctx), ctx.node.label(), f));
 }
 
 // Left-fold of a variadic broadcasting op (Min, Max, Sum, Mean).
@@ -473,7 +486,7 @@ void k_xor(KernelContext& c) { logic_kernel(c, [](auto a, auto b) { return a != 
 // Pow: the exponent may have another numeric type than the base; the result has the base's type.
 void k_pow(KernelContext& c) {
     const Tensor& x = c.in(0);
-    const Tensor& y = c.in(1);
+    const Tensor y = legacy_b(c);
     const std::string who = c.node.label();
     const Shape so = broadcast_or_throw(who, x.shape(), y.shape());
     if (x.dtype() == DType::F32 && y.dtype() == DType::F32) {
