@@ -101,34 +101,50 @@ void check_shape(const Tensor& t, const graph::ValueInfo& in, const std::string&
              in.shape_str());
 }
 
-// Per-axis coefficients of the bilinear resize, as OpenCV computes them (float coordinates, 11-bit weights).
+// Bilinear (triangle) filter weights along one axis, as Pillow's Image.resize(BILINEAR) computes them: the filter
+// widens by the scale factor when downscaling (antialiasing), windows are cut at the borders and renormalized,
+// weights are fixed point with 22 fractional bits.
+constexpr int kPrecisionBits = 32 - 8 - 2;
+
 struct Axis {
-    std::vector<int64_t> i0, i1;
-    std::vector<int32_t> a0, a1;
+    int64_t ksize = 0;
+    std::vector<int64_t> start, count;  // per output index: first source index and number of taps
+    std::vector<int32_t> weights;       // out_size x ksize
 };
 
-Axis axis_coeffs(int64_t src, int64_t dst, bool clamp_weight) {
+Axis axis_coeffs(int64_t in_size, int64_t out_size) {
     Axis ax;
-    double scale = 1.0 / ((double)dst / (double)src);
-    for (int64_t d = 0; d < dst; ++d) {
-        float f = (float)((d + 0.5) * scale - 0.5);
-        int64_t s = (int64_t)std::floor(f);
-        f -= (float)s;
-        if (clamp_weight) {  // x axis: OpenCV pins the weight at the borders
-            if (s < 0) s = 0, f = 0;
-            if (s >= src - 1) s = src - 1, f = 0;
+    const double scale = (double)in_size / (double)out_size;
+    const double filter_scale = std::max(scale, 1.0);
+    const double support = 1.0 * filter_scale;
+    ax.ksize = (int64_t)std::ceil(support) * 2 + 1;
+    ax.weights.assign((size_t)(out_size * ax.ksize), 0);
+    std::vector<double> k((size_t)ax.ksize);
+    for (int64_t o = 0; o < out_size; ++o) {
+        const double center = (o + 0.5) * scale;
+        const double ss = 1.0 / filter_scale;
+        const int64_t lo = std::max<int64_t>((int64_t)(center - support + 0.5), 0);
+        const int64_t n = std::min<int64_t>((int64_t)(center + support + 0.5), in_size) - lo;
+        double total = 0;
+        for (int64_t i = 0; i < n; ++i) {
+            double x = std::abs((i + lo - center + 0.5) * ss);
+            k[i] = x < 1.0 ? 1.0 - x : 0.0;
+            total += k[i];
         }
-        ax.i0.push_back(std::clamp<int64_t>(s, 0, src - 1));
-        ax.i1.push_back(std::clamp<int64_t>(s + 1, 0, src - 1));
-        ax.a0.push_back((int32_t)std::lrint((1.0f - f) * 2048.0f));
-        ax.a1.push_back((int32_t)std::lrint(f * 2048.0f));
+        for (int64_t i = 0; i < n; ++i) {
+            double w = total != 0.0 ? k[i] / total : k[i];
+            ax.weights[o * ax.ksize + i] = (int32_t)(w < 0 ? -0.5 + w * (1 << kPrecisionBits) : 0.5 + w * (1 << kPrecisionBits));
+        }
+        ax.start.push_back(lo);
+        ax.count.push_back(n);
     }
     return ax;
 }
 
-int resize_mode() {
-    static int m = std::getenv("HQ_RESIZE_MODE") ? std::atoi(std::getenv("HQ_RESIZE_MODE")) : 0;
-    return m;
+uint8_t clip8(int64_t v) {
+    if (v >= ((int64_t)1 << kPrecisionBits << 8)) return 255;
+    if (v <= 0) return 0;
+    return (uint8_t)(v >> kPrecisionBits);
 }
 
 }  // namespace
@@ -146,51 +162,42 @@ void check_image_options(const ImageOptions& opt) {
 std::vector<uint8_t> resize_bilinear_u8(const uint8_t* src, int64_t h, int64_t w, int64_t channels, int64_t out_h,
                                         int64_t out_w) {
     HQ_ASSERT(h > 0 && w > 0 && channels > 0 && out_h > 0 && out_w > 0);
+    const int64_t half = (int64_t)1 << (kPrecisionBits - 1);
+    // Horizontal pass into an 8-bit image, then the vertical pass (Pillow's order and rounding).
+    std::vector<uint8_t> tmp;
+    if (w != out_w) {
+        Axis ax = axis_coeffs(w, out_w);
+        tmp.resize((size_t)(h * out_w * channels));
+        for (int64_t y = 0; y < h; ++y) {
+            const uint8_t* s = src + y * w * channels;
+            uint8_t* d = tmp.data() + y * out_w * channels;
+            for (int64_t x = 0; x < out_w; ++x) {
+                const int32_t* k = &ax.weights[x * ax.ksize];
+                const uint8_t* p = s + ax.start[x] * channels;
+                for (int64_t c = 0; c < channels; ++c) {
+                    int64_t acc = half;
+                    for (int64_t i = 0; i < ax.count[x]; ++i) acc += (int64_t)p[i * channels + c] * k[i];
+                    d[x * channels + c] = clip8(acc);
+                }
+            }
+        }
+        src = tmp.data();
+    }
     std::vector<uint8_t> dst((size_t)(out_h * out_w * channels));
-    if (h == out_h && w == out_w) {
+    const int64_t row_len = out_w * channels;
+    if (h == out_h) {
         std::copy(src, src + dst.size(), dst.begin());
         return dst;
     }
-    Axis ax = axis_coeffs(w, out_w, true), ay = axis_coeffs(h, out_h, false);
-    const int64_t row_len = out_w * channels;
-    // Horizontally resized source rows (weights x 2048), the two last ones kept.
-    std::vector<int32_t> rows[2] = {std::vector<int32_t>((size_t)row_len), std::vector<int32_t>((size_t)row_len)};
-    int64_t row_of[2] = {-1, -1};
-    // Row sy of the source, resized horizontally, in a slot other than the one holding row `keep`.
-    auto hrow = [&](int64_t sy, int64_t keep) -> const int32_t* {
-        for (int k = 0; k < 2; ++k)
-            if (row_of[k] == sy) return rows[k].data();
-        const int k = row_of[0] == keep ? 1 : 0;
-        const uint8_t* s = src + sy * w * channels;
-        int32_t* r = rows[k].data();
-        for (int64_t x = 0; x < out_w; ++x) {
-            const uint8_t* p0 = s + ax.i0[x] * channels;
-            const uint8_t* p1 = s + ax.i1[x] * channels;
-            for (int64_t c = 0; c < channels; ++c) r[x * channels + c] = p0[c] * ax.a0[x] + p1[c] * ax.a1[x];
-        }
-        row_of[k] = sy;
-        return r;
-    };
+    Axis ay = axis_coeffs(h, out_h);
     for (int64_t y = 0; y < out_h; ++y) {
-        const int32_t* r0 = hrow(ay.i0[y], ay.i1[y]);
-        const int32_t* r1 = hrow(ay.i1[y], ay.i0[y]);
-        const int32_t b0 = ay.a0[y], b1 = ay.a1[y];
+        const int32_t* k = &ay.weights[y * ay.ksize];
+        const uint8_t* s = src + ay.start[y] * row_len;
         uint8_t* d = dst.data() + y * row_len;
-        int64_t x = 0;
-        if (resize_mode() == 1) {
-            auto simd = [&](int64_t i) {
-                int32_t v0 = (int16_t)std::min(r0[i] >> 4, 32767), v1 = (int16_t)std::min(r1[i] >> 4, 32767);
-                int32_t v = (((v0 * b0) >> 16) + ((v1 * b1) >> 16) + 2) >> 2;
-                d[i] = (uint8_t)std::clamp(v, 0, 255);
-            };
-            for (; x <= row_len - 16; x += 16)
-                for (int64_t i = x; i < x + 16; ++i) simd(i);
-            for (; x < row_len - 8; x += 8)
-                for (int64_t i = x; i < x + 8; ++i) simd(i);
-        }
-        for (; x < row_len; ++x) {
-            int64_t v = ((int64_t)r0[x] * b0 + (int64_t)r1[x] * b1 + (1 << 21)) >> 22;
-            d[x] = (uint8_t)std::clamp<int64_t>(v, 0, 255);
+        for (int64_t x = 0; x < row_len; ++x) {
+            int64_t acc = half;
+            for (int64_t i = 0; i < ay.count[y]; ++i) acc += (int64_t)s[i * row_len + x] * k[i];
+            d[x] = clip8(acc);
         }
     }
     return dst;

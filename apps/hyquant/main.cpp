@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
     hq::app::Action action;
     hq::app::add_inspect(app, action);
     hq::app::add_infer(app, action);
+    hq::app::add_calibrate(app, action);
 
     try {
         app.parse(argc, argv);

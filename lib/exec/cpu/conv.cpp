@@ -1,8 +1,425 @@
-// Placeholder until this kernel family lands.
+// Conv and ConvTranspose on the CPU (1-D, 2-D, 3-D). Spatial dims are normalized to three (D, H, W) with
+// leading ones, so one code path serves every rank. Conv: im2col (tiled over output rows to bound the
+// column buffer) + GEMM; 1x1 stride-1 unpadded convs feed the input to GEMM directly; convs with one input
+// channel per group (depthwise) use a direct kernel. ConvTranspose: GEMM + col2im.
+// float16/bfloat16 are staged through float32; float64 runs the same code with dgemm.
+#include <algorithm>
+
+#include "exec/cpu/common.h"
 #include "exec/cpu/kernels.h"
 
 namespace hq::exec::cpu {
 
-void register_conv(KernelRegistry&) {}
+// gemm.cpp: row-major C = alpha * op(A) * op(B) + beta * C on OpenBLAS.
+void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+               const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
+               const double* b, int64_t ldb, double beta, double* c, int64_t ldc);
+
+namespace {
+
+constexpr int64_t kColBudget = int64_t(1) << 21;  // elements of the im2col / col2im buffer per tile
+
+struct Geom {
+    int64_t nsp = 0;                         // spatial rank (1..3)
+    int64_t in[3], out[3], k[3], s[3], d[3], pb[3], pe[3];
+    int64_t in_size() const { return in[0] * in[1] * in[2]; }
+    int64_t out_size() const { return out[0] * out[1] * out[2]; }
+    int64_t kvol() const { return k[0] * k[1] * k[2]; }
+};
+
+enum class AutoPad { NotSet, SameUpper, SameLower, Valid };
+
+AutoPad auto_pad_of(const graph::Node& n) {
+    const std::string a = n.attr_string("auto_pad", "NOTSET");
+    if (a == "SAME_UPPER") return AutoPad::SameUpper;
+    if (a == "SAME_LOWER") return AutoPad::SameLower;
+    if (a == "VALID") return AutoPad::Valid;
+    return AutoPad::NotSet;
+}
+
+std::string check_conv_attrs(const graph::Node& n, int64_t) {
+    const std::string a = n.attr_string("auto_pad", "NOTSET");
+    if (a != "NOTSET" && a != "SAME_UPPER" && a != "SAME_LOWER" && a != "VALID")
+        return "auto_pad '" + a + "' is not supported";
+    if (n.attr_int("group", 1) < 1) return "group must be >= 1";
+    for (const char* name : {"strides", "dilations"})
+        for (int64_t v : n.attr_ints(name))
+            if (v < 1) return std::string(name) + " must be >= 1";
+    for (int64_t v : n.attr_ints("pads"))
+        if (v < 0) return "negative pads are not supported";
+    return "";
+}
+
+// Reads strides/dilations/pads (per spatial dim) into the last nsp slots of g.
+void read_window_attrs(const KernelContext& ctx, Geom& g) {
+    const auto& nd = ctx.node;
+    const int64_t r = g.nsp;
+    auto st = nd.attr_ints("strides", std::vector<int64_t>(r, 1));
+    auto dl = nd.attr_ints("dilations", std::vector<int64_t>(r, 1));
+    auto pads = nd.attr_ints("pads", std::vector<int64_t>(2 * r, 0));
+    HQ_CHECK((int64_t)st.size() == r, nd.label(), ": strides has ", st.size(), " values, expected ", r);
+    HQ_CHECK((int64_t)dl.size() == r, nd.label(), ": dilations has ", dl.size(), " values, expected ", r);
+    HQ_CHECK((int64_t)pads.size() == 2 * r, nd.label(), ": pads has ", pads.size(), " values, expected ", 2 * r);
+    for (int64_t i = 0; i < 3; ++i) {
+        g.in[i] = g.out[i] = g.k[i] = g.s[i] = g.d[i] = 1;
+        g.pb[i] = g.pe[i] = 0;
+    }
+    for (int64_t i = 0; i < r; ++i) {
+        const int64_t j = 3 - r + i;
+        g.s[j] = st[i];
+        g.d[j] = dl[i];
+        g.pb[j] = pads[i];
+        g.pe[j] = pads[i + r];
+    }
+}
+
+// Range [lo, hi) of output positions o in [0, count) with 0 <= o * stride + off < limit.
+inline void valid_range(int64_t off, int64_t stride, int64_t limit, int64_t count, int64_t& lo, int64_t& hi) {
+    lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
+    hi = limit - 1 - off < 0 ? 0 : (limit - 1 - off) / stride + 1;
+    hi = std::min(hi, count);
+    lo = std::min(lo, hi);
+}
+
+// Scratch buffer reused across calls on the same thread (no per-call heap churn).
+template <typename T>
+T* scratch(size_t n) {
+    thread_local std::vector<T> buf;
+    if (buf.size() < n) buf.resize(n);
+    return buf.data();
+}
+
+// ---------------------------------------------------------------------------------------------- Conv
+
+// Column rows [Cg * kvol] x output positions of output rows [r0, r1) (row = od * OH + oh).
+template <typename T>
+void im2col(const T* x, int64_t cg, const Geom& g, int64_t r0, int64_t r1, T* col) {
+    const int64_t ow_n = g.out[2], cols = (r1 - r0) * ow_n, kvol = g.kvol(), rows = cg * kvol;
+    const int64_t D = g.in[0], H = g.in[1], W = g.in[2];
+    parallel_for(rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(cols, 1)), [&](int64_t b, int64_t e) {
+        for (int64_t row = b; row < e; ++row) {
+            const int64_t c = row / kvol, kidx = row % kvol;
+            const int64_t kd = kidx / (g.k[1] * g.k[2]), kh = (kidx / g.k[2]) % g.k[1], kw = kidx % g.k[2];
+            const T* xc = x + c * D * H * W;
+            T* dst = col + row * cols;
+            const int64_t off_w = kw * g.d[2] - g.pb[2];
+            int64_t lo, hi;
+            valid_range(off_w, g.s[2], W, ow_n, lo, hi);
+            for (int64_t r = r0; r < r1; ++r) {
+                const int64_t od = r / g.out[1], oh = r % g.out[1];
+                const int64_t id = od * g.s[0] - g.pb[0] + kd * g.d[0], ih = oh * g.s[1] - g.pb[1] + kh * g.d[1];
+                T* drow = dst + (r - r0) * ow_n;
+                if (id < 0 || id >= D || ih < 0 || ih >= H) {
+                    std::fill(drow, drow + ow_n, T(0));
+                    continue;
+                }
+                const T* xrow = xc + (id * H + ih) * W + off_w;
+                std::fill(drow, drow + lo, T(0));
+                if (g.s[2] == 1) {
+                    std::copy(xrow + lo, xrow + hi, drow + lo);
+                } else {
+                    const int64_t sw = g.s[2];
+                    for (int64_t ow = lo; ow < hi; ++ow) drow[ow] = xrow[ow * sw];
+                }
+                std::fill(drow + hi, drow + ow_n, T(0));
+            }
+        }
+    });
+}
+
+// One input channel per group (depthwise, any channel multiplier): direct sliding window, parallel over planes.
+template <typename T>
+void conv_depthwise(const T* x, const T* w, const T* bias, T* y, int64_t n_batch, int64_t c_in, int64_t m_out,
+                    const Geom& g) {
+    const int64_t mult = m_out / c_in, is = g.in_size(), os = g.out_size(), kvol = g.kvol();
+    const int64_t H = g.in[1], W = g.in[2], OW = g.out[2];
+    parallel_for(n_batch * m_out, 1, [&](int64_t b, int64_t e) {
+        for (int64_t p = b; p < e; ++p) {
+            const int64_t n = p / m_out, m = p % m_out;
+            const T* xp = x + (n * c_in + m / mult) * is;
+            const T* wp = w + m * kvol;
+            T* yp = y + p * os;
+            std::fill(yp, yp + os, bias ? bias[m] : T(0));
+            for (int64_t od = 0; od < g.out[0]; ++od) {
+                for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+                    T* yrow = yp + (od * g.out[1] + oh) * OW;
+                    for (int64_t kd = 0; kd < g.k[0]; ++kd) {
+                        const int64_t id = od * g.s[0] - g.pb[0] + kd * g.d[0];
+                        if (id < 0 || id >= g.in[0]) continue;
+                        for (int64_t kh = 0; kh < g.k[1]; ++kh) {
+                            const int64_t ih = oh * g.s[1] - g.pb[1] + kh * g.d[1];
+                            if (ih < 0 || ih >= H) continue;
+                            const T* xrow = xp + (id * H + ih) * W;
+                            const T* wrow = wp + (kd * g.k[1] + kh) * g.k[2];
+                            for (int64_t kw = 0; kw < g.k[2]; ++kw) {
+                                const int64_t off = kw * g.d[2] - g.pb[2];
+                                int64_t lo, hi;
+                                valid_range(off, g.s[2], W, OW, lo, hi);
+                                const T wv = wrow[kw];
+                                const T* xs = xrow + off;
+                                if (g.s[2] == 1) {
+                                    for (int64_t ow = lo; ow < hi; ++ow) yrow[ow] += wv * xs[ow];
+                                } else if (g.s[2] == 2) {
+                                    for (int64_t ow = lo; ow < hi; ++ow) yrow[ow] += wv * xs[2 * ow];
+                                } else {
+                                    const int64_t sw = g.s[2];
+                                    for (int64_t ow = lo; ow < hi; ++ow) yrow[ow] += wv * xs[ow * sw];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+template <typename T>
+void conv_typed(const Tensor& xt, const Tensor& wt, const Tensor* bt, Tensor& yt, int64_t groups, const Geom& g) {
+    const int64_t N = xt.dim(0), C = xt.dim(1), M = wt.dim(0);
+    const int64_t cg = C / groups, mg = M / groups, kvol = g.kvol(), is = g.in_size(), os = g.out_size();
+    const T* x = xt.data<T>();
+    const T* w = wt.data<T>();
+    const T* bias = bt ? bt->data<T>() : nullptr;
+    T* y = yt.data<T>();
+    if (y == nullptr || os == 0) return;
+    if (cg == 1 && groups == C) {
+        conv_depthwise<T>(x, w, bias, y, N, C, M, g);
+        return;
+    }
+    const bool pointwise = kvol == 1 && g.s[0] == 1 && g.s[1] == 1 && g.s[2] == 1 && g.pb[0] == 0 && g.pb[1] == 0 &&
+                           g.pb[2] == 0 && g.pe[0] == 0 && g.pe[1] == 0 && g.pe[2] == 0;
+    const int64_t K = cg * kvol, out_rows = g.out[0] * g.out[1], ow_n = g.out[2];
+    const int64_t rows_per_tile =
+        std::clamp<int64_t>(kColBudget / std::max<int64_t>(K * ow_n, 1), 1, std::max<int64_t>(out_rows, 1));
+    T* col = pointwise ? nullptr : scratch<T>((size_t)(K * rows_per_tile * ow_n));
+    for (int64_t n = 0; n < N; ++n) {
+        T* yn = y + n * M * os;
+        if (bias) {
+            for (int64_t m = 0; m < M; ++m) std::fill(yn + m * os, yn + (m + 1) * os, bias[m]);
+        }
+        const T beta = bias ? T(1) : T(0);
+        for (int64_t gi = 0; gi < groups; ++gi) {
+            const T* xg = x + (n * C + gi * cg) * is;
+            const T* wg = w + gi * mg * K;
+            T* yg = yn + gi * mg * os;
+            if (pointwise) {
+                blas_gemm(false, false, mg, os, K, T(1), wg, K, xg, is, beta, yg, os);
+                continue;
+            }
+            for (int64_t r0 = 0; r0 < out_rows; r0 += rows_per_tile) {
+                const int64_t r1 = std::min(out_rows, r0 + rows_per_tile), cols = (r1 - r0) * ow_n;
+                im2col<T>(xg, cg, g, r0, r1, col);
+                blas_gemm(false, false, mg, cols, K, T(1), wg, K, col, cols, beta, yg + r0 * ow_n, os);
+            }
+        }
+    }
+}
+
+// Fills g from the input and weight shapes and the node's attributes.
+Geom conv_geom(const KernelContext& ctx, const Shape& xs, const Shape& ws) {
+    const auto& nd = ctx.node;
+    Geom g;
+    g.nsp = (int64_t)xs.size() - 2;
+    read_window_attrs(ctx, g);
+    auto ks = nd.attr_ints("kernel_shape");
+    const AutoPad ap = auto_pad_of(nd);
+    for (int64_t i = 0; i < g.nsp; ++i) {
+        const int64_t j = 3 - g.nsp + i;
+        g.in[j] = xs[2 + i];
+        g.k[j] = ws[2 + i];
+        HQ_CHECK(ks.empty() || (int64_t)ks.size() == g.nsp && ks[i] == ws[2 + i], nd.label(), ": kernel_shape ",
+                 shape_str(ks), " does not match weight ", shape_str(ws));
+        const int64_t ext = (g.k[j] - 1) * g.d[j] + 1;
+        if (ap == AutoPad::SameUpper || ap == AutoPad::SameLower) {
+            g.out[j] = (g.in[j] + g.s[j] - 1) / g.s[j];
+            const int64_t total = std::max<int64_t>(0, (g.out[j] - 1) * g.s[j] + ext - g.in[j]);
+            g.pb[j] = ap == AutoPad::SameUpper ? total / 2 : total - total / 2;
+            g.pe[j] = total - g.pb[j];
+        } else {
+            if (ap == AutoPad::Valid) g.pb[j] = g.pe[j] = 0;
+            const int64_t span = g.in[j] + g.pb[j] + g.pe[j] - ext;
+            HQ_CHECK(span >= 0, nd.label(), ": kernel extent ", ext, " exceeds padded input ", g.in[j] + g.pb[j] + g.pe[j],
+                     " in spatial dim ", i);
+            g.out[j] = span / g.s[j] + 1;
+        }
+    }
+    return g;
+}
+
+void conv_kernel(KernelContext& ctx) {
+    const auto& nd = ctx.node;
+    const Tensor& x0 = ctx.in(0);
+    const Tensor& w0 = ctx.in(1);
+    const DType dt = x0.dtype();
+    HQ_CHECK(x0.rank() >= 3 && x0.rank() <= 5, nd.label(), ": input rank ", x0.rank(), ", expected 3 to 5");
+    HQ_CHECK(w0.rank() == x0.rank(), nd.label(), ": weight rank ", w0.rank(), ", expected ", x0.rank());
+    HQ_CHECK(w0.dtype() == dt, nd.label(), ": weight is ", dtype_name(w0.dtype()), ", input is ", dtype_name(dt));
+    const int64_t groups = nd.attr_int("group", 1);
+    const int64_t C = x0.dim(1), M = w0.dim(0);
+    HQ_CHECK(C % groups == 0 && M % groups == 0, nd.label(), ": channels ", C, " in / ", M, " out not divisible by group ",
+             groups);
+    HQ_CHECK(w0.dim(1) * groups == C, nd.label(), ": weight ", shape_str(w0.shape()), " expects ", w0.dim(1) * groups,
+             " input channels, input has ", C);
+    const Geom g = conv_geom(ctx, x0.shape(), w0.shape());
+    const bool staged = is_staged_float(dt);
+    Tensor x = staged ? to_f32(x0) : x0, w = staged ? to_f32(w0) : w0, b;
+    if (ctx.has_input(2)) {
+        b = staged ? to_f32(ctx.in(2)) : ctx.in(2);
+        HQ_CHECK(b.numel() == M && b.dtype() == x.dtype(), nd.label(), ": bias ", shape_str(b.shape()), " ",
+                 dtype_name(ctx.in(2).dtype()), ", expected [", M, "] ", dtype_name(dt));
+    }
+    Shape ys = {x0.dim(0), M};
+    for (int64_t i = 0; i < g.nsp; ++i) ys.push_back(g.out[3 - g.nsp + i]);
+    Tensor y(x.dtype(), ys);
+    if (x.dtype() == DType::F32) {
+        conv_typed<float>(x, w, b.empty() ? nullptr : &b, y, groups, g);
+    } else if (x.dtype() == DType::F64) {
+        conv_typed<double>(x, w, b.empty() ? nullptr : &b, y, groups, g);
+    } else {
+        HQ_FAIL(nd.label(), ": unsupported element type ", dtype_name(dt));
+    }
+    ctx.set(0, staged ? from_f32(y, dt) : y);
+}
+
+// ------------------------------------------------------------------------------------- ConvTranspose
+
+// Adds column rows [Mg * kvol] x input positions of input rows [r0, r1) into the output planes of the group.
+template <typename T>
+void col2im(const T* col, int64_t mg, const Geom& g, int64_t r0, int64_t r1, T* y) {
+    const int64_t iw_n = g.in[2], cols = (r1 - r0) * iw_n, kvol = g.kvol(), os = g.out_size();
+    const int64_t OD = g.out[0], OH = g.out[1], OW = g.out[2];
+    parallel_for(mg, 1, [&](int64_t b, int64_t e) {
+        for (int64_t m = b; m < e; ++m) {
+            T* yp = y + m * os;
+            for (int64_t kidx = 0; kidx < kvol; ++kidx) {
+                const int64_t kd = kidx / (g.k[1] * g.k[2]), kh = (kidx / g.k[2]) % g.k[1], kw = kidx % g.k[2];
+                const T* src = col + (m * kvol + kidx) * cols;
+                const int64_t off_w = kw * g.d[2] - g.pb[2];
+                int64_t lo, hi;
+                valid_range(off_w, g.s[2], OW, iw_n, lo, hi);
+                for (int64_t r = r0; r < r1; ++r) {
+                    const int64_t id = r / g.in[1], ih = r % g.in[1];
+                    const int64_t od = id * g.s[0] - g.pb[0] + kd * g.d[0], oh = ih * g.s[1] - g.pb[1] + kh * g.d[1];
+                    if (od < 0 || od >= OD || oh < 0 || oh >= OH) continue;
+                    T* yrow = yp + (od * OH + oh) * OW + off_w;
+                    const T* srow = src + (r - r0) * iw_n;
+                    const int64_t sw = g.s[2];
+                    if (sw == 1) {
+                        for (int64_t iw = lo; iw < hi; ++iw) yrow[iw] += srow[iw];
+                    } else {
+                        for (int64_t iw = lo; iw < hi; ++iw) yrow[iw * sw] += srow[iw];
+                    }
+                }
+            }
+        }
+    });
+}
+
+template <typename T>
+void conv_transpose_typed(const Tensor& xt, const Tensor& wt, const Tensor* bt, Tensor& yt, int64_t groups,
+                          const Geom& g) {
+    const int64_t N = xt.dim(0), C = xt.dim(1), mg = wt.dim(1), M = mg * groups;
+    const int64_t cg = C / groups, kvol = g.kvol(), is = g.in_size(), os = g.out_size();
+    const T* x = xt.data<T>();
+    const T* w = wt.data<T>();
+    const T* bias = bt ? bt->data<T>() : nullptr;
+    T* y = yt.data<T>();
+    if (y == nullptr || os == 0) return;
+    const int64_t rows = mg * kvol, in_rows = g.in[0] * g.in[1], iw_n = g.in[2];
+    const int64_t rows_per_tile =
+        std::clamp<int64_t>(kColBudget / std::max<int64_t>(rows * iw_n, 1), 1, std::max<int64_t>(in_rows, 1));
+    T* col = scratch<T>((size_t)(rows * rows_per_tile * iw_n));
+    for (int64_t n = 0; n < N; ++n) {
+        T* yn = y + n * M * os;
+        if (bias) {
+            for (int64_t m = 0; m < M; ++m) std::fill(yn + m * os, yn + (m + 1) * os, bias[m]);
+        }
+        for (int64_t gi = 0; gi < groups; ++gi) {
+            const T* xg = x + (n * C + gi * cg) * is;
+            const T* wg = w + gi * cg * rows;  // [cg, mg * kvol]
+            for (int64_t r0 = 0; r0 < in_rows; r0 += rows_per_tile) {
+                const int64_t r1 = std::min(in_rows, r0 + rows_per_tile), cols = (r1 - r0) * iw_n;
+                blas_gemm(true, false, rows, cols, cg, T(1), wg, rows, xg + r0 * iw_n, is, T(0), col, cols);
+                col2im<T>(col, mg, g, r0, r1, yn + gi * mg * os);
+            }
+        }
+    }
+}
+
+void conv_transpose_kernel(KernelContext& ctx) {
+    const auto& nd = ctx.node;
+    const Tensor& x0 = ctx.in(0);
+    const Tensor& w0 = ctx.in(1);
+    const DType dt = x0.dtype();
+    HQ_CHECK(x0.rank() >= 3 && x0.rank() <= 5, nd.label(), ": input rank ", x0.rank(), ", expected 3 to 5");
+    HQ_CHECK(w0.rank() == x0.rank(), nd.label(), ": weight rank ", w0.rank(), ", expected ", x0.rank());
+    HQ_CHECK(w0.dtype() == dt, nd.label(), ": weight is ", dtype_name(w0.dtype()), ", input is ", dtype_name(dt));
+    const int64_t groups = nd.attr_int("group", 1);
+    const int64_t C = x0.dim(1), M = w0.dim(1) * groups;
+    HQ_CHECK(w0.dim(0) == C && C % groups == 0, nd.label(), ": weight ", shape_str(w0.shape()), " does not match ", C,
+             " input channels with group ", groups);
+    Geom g;
+    g.nsp = x0.rank() - 2;
+    read_window_attrs(ctx, g);
+    auto ks = nd.attr_ints("kernel_shape");
+    auto op = nd.attr_ints("output_padding", std::vector<int64_t>(g.nsp, 0));
+    auto osh = nd.attr_ints("output_shape");
+    if ((int64_t)osh.size() == g.nsp + 2) osh.erase(osh.begin(), osh.begin() + 2);
+    HQ_CHECK((int64_t)op.size() == g.nsp, nd.label(), ": output_padding has ", op.size(), " values, expected ", g.nsp);
+    HQ_CHECK(osh.empty() || (int64_t)osh.size() == g.nsp, nd.label(), ": output_shape ", shape_str(osh),
+             " does not match spatial rank ", g.nsp);
+    const AutoPad ap = auto_pad_of(nd);
+    for (int64_t i = 0; i < g.nsp; ++i) {
+        const int64_t j = 3 - g.nsp + i;
+        g.in[j] = x0.dim(2 + i);
+        g.k[j] = w0.dim(2 + i);
+        HQ_CHECK(ks.empty() || (int64_t)ks.size() == g.nsp && ks[i] == g.k[j], nd.label(), ": kernel_shape ",
+                 shape_str(ks), " does not match weight ", shape_str(w0.shape()));
+        const int64_t full = (g.in[j] - 1) * g.s[j] + op[i] + (g.k[j] - 1) * g.d[j] + 1;
+        if (ap == AutoPad::Valid) g.pb[j] = g.pe[j] = 0;
+        if (!osh.empty() || ap == AutoPad::SameUpper || ap == AutoPad::SameLower) {
+            const int64_t target = !osh.empty() ? osh[i] : g.in[j] * g.s[j];
+            const int64_t total = std::max<int64_t>(0, full - target);
+            if (ap == AutoPad::SameUpper) {  // as ONNX Runtime: the odd pixel goes to the head
+                g.pb[j] = total - total / 2;
+                g.pe[j] = total / 2;
+            } else {
+                g.pb[j] = total / 2;
+                g.pe[j] = total - total / 2;
+            }
+            g.out[j] = target;
+        } else {
+            g.out[j] = full - g.pb[j] - g.pe[j];
+        }
+        HQ_CHECK(g.out[j] >= 0, nd.label(), ": negative output size in spatial dim ", i);
+    }
+    const bool staged = is_staged_float(dt);
+    Tensor x = staged ? to_f32(x0) : x0, w = staged ? to_f32(w0) : w0, b;
+    if (ctx.has_input(2)) {
+        b = staged ? to_f32(ctx.in(2)) : ctx.in(2);
+        HQ_CHECK(b.numel() == M && b.dtype() == x.dtype(), nd.label(), ": bias ", shape_str(b.shape()), ", expected [",
+                 M, "]");
+    }
+    Shape ys = {x0.dim(0), M};
+    for (int64_t i = 0; i < g.nsp; ++i) ys.push_back(g.out[3 - g.nsp + i]);
+    Tensor y(x.dtype(), ys);
+    if (x.dtype() == DType::F32) {
+        conv_transpose_typed<float>(x, w, b.empty() ? nullptr : &b, y, groups, g);
+    } else if (x.dtype() == DType::F64) {
+        conv_transpose_typed<double>(x, w, b.empty() ? nullptr : &b, y, groups, g);
+    } else {
+        HQ_FAIL(nd.label(), ": unsupported element type ", dtype_name(dt));
+    }
+    ctx.set(0, staged ? from_f32(y, dt) : y);
+}
+
+}  // namespace
+
+void register_conv(KernelRegistry& r) {
+    r.add("Conv", conv_kernel, check_conv_attrs);
+    r.add("ConvTranspose", conv_transpose_kernel, check_conv_attrs);
+}
 
 }  // namespace hq::exec::cpu

@@ -524,7 +524,12 @@ void k_prelu(KernelContext& c) {
         s[0] = slope.dim(0);
         slope = slope.reshaped(s);
     }
-    Tensor r = apply_binary<false>(x, slope, c.node.label(), [](auto a, auto b) { return a < 0 ? a * b : a; });
+    Tensor r = apply_binary<false>(x, slope, c.node.label(), [](auto a, auto b) {
+        if constexpr (std::is_same_v<decltype(a), bool>)
+            return a;
+        else
+            return a < 0 ? a * b : a;
+    });
     HQ_CHECK(r.shape() == x.shape(), c.node.label(), ": slope ", shape_str(slope.shape()),
              " does not broadcast to X ", shape_str(x.shape()));
     c.set(0, r);

@@ -567,12 +567,16 @@ std::string check_scatter(const graph::Node& n, int64_t opset) {
 
 template <typename T>
 void combine(T& dst, const T& src, Red red) {
-    switch (red) {
-        case Red::None: dst = src; break;
-        case Red::Add: dst = static_cast<T>(dst + src); break;
-        case Red::Mul: dst = static_cast<T>(dst * src); break;
-        case Red::Max: dst = std::max(dst, src); break;
-        case Red::Min: dst = std::min(dst, src); break;
+    if constexpr (std::is_same_v<T, std::string>) {
+        dst = src;
+    } else {
+        switch (red) {
+            case Red::None: dst = src; break;
+            case Red::Add: dst = static_cast<T>(dst + src); break;
+            case Red::Mul: dst = static_cast<T>(dst * src); break;
+            case Red::Max: dst = std::max(dst, src); break;
+            case Red::Min: dst = std::min(dst, src); break;
+        }
     }
 }
 

@@ -1,0 +1,22 @@
+// Calibration: streams samples through the executor and observes every tensor the QDQ writer will
+// quantize (calib::Histogram per tensor). Memory does not grow with the number of samples.
+#pragma once
+#include <string>
+
+#include "calib/data_reader.h"
+#include "calib/table.h"
+#include "exec/executor.h"
+
+namespace hq::calib {
+
+struct CalibrateOptions {
+    Method method = Method::MinMax;
+    double percentile = 99.99;
+    int64_t max_samples = 0;  // 0: all
+};
+
+// Runs up to max_samples samples of `data` through `ex` and returns the table (fingerprint/model
+// fields left for the caller). Shows progress.
+CalibrationTable calibrate(const exec::Executor& ex, const DataSource& data, const CalibrateOptions& opt);
+
+}  // namespace hq::calib

@@ -1,0 +1,60 @@
+// Exact, mergeable activation statistics: min/max, NaN/Inf counts and a histogram whose range is a
+// power of two [-2^e, 2^e) that doubles by adding pairs of bins. Every value's bin is computed
+// without rounding, so the result depends only on the multiset of values: two shards merged equal
+// one run over all the data, bit for bit, in any order.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hq::calib {
+
+class Histogram {
+public:
+    static constexpr int kBins = 8192;  // 4096 per sign; >= 2048 bins always cover [0, max|x|]
+
+    // Adds n float32 values.
+    void add(const float* x, int64_t n);
+    // Adds another histogram (exact).
+    void merge(const Histogram& o);
+
+    bool empty() const { return count_ == 0; }
+    uint64_t count() const { return count_; }  // finite values
+    uint64_t nan_count() const { return nan_; }
+    uint64_t inf_count() const { return inf_; }
+    float min() const { return min_; }
+    float max() const { return max_; }
+    int exponent() const { return exp_; }  // range [-2^e, 2^e)
+    double range() const;                  // 2^e
+    double bin_width() const { return 2 * range() / kBins; }
+    double edge(int i) const { return -range() + i * bin_width(); }
+    const std::vector<uint64_t>& bins() const { return bins_; }
+
+    // Restores a histogram from its parts (a calibration table); checks consistency.
+    static Histogram from_parts(float mn, float mx, uint64_t nan, uint64_t inf, int exponent,
+                                std::vector<uint64_t> bins);
+
+private:
+    void grow_to(int e);  // doubles the range until it is 2^e
+    uint64_t count_ = 0, nan_ = 0, inf_ = 0;
+    float min_ = 0, max_ = 0;
+    int exp_ = -126;
+    std::vector<uint64_t> bins_;
+};
+
+// A chosen quantization range.
+struct Range {
+    float lo = 0, hi = 0;
+};
+
+enum class Method { MinMax, Percentile, Entropy, Mse };
+Method parse_method(const std::string& s);  // throws hq::Error on an unknown name
+std::string method_name(Method m);
+
+// Range of the values by a method: minmax [min, max]; percentile p (per side: the (100-p)% and p%
+// quantiles); entropy (TensorRT: threshold minimizing KL divergence between the |x| histogram on 2048+
+// bins and its 128-level quantization); mse (threshold minimizing expected squared quantization error
+// for 8-bit quantization). Ranges are clipped to [min, max] and always contain 0.
+Range compute_range(const Histogram& h, Method m, double percentile = 99.99);
+
+}  // namespace hq::calib
