@@ -40,8 +40,12 @@ std::string lower(std::string s) {
     return s;
 }
 
-bool is_image_ext(const std::string& ext) { return ext == ".png" || ext == ".jpg" || ext == ".jpeg"; }
-bool is_tensor_ext(const std::string& ext) { return ext == ".npy" || ext == ".pb"; }
+bool is_image_ext(const std::string& ext) {
+    return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
+}
+bool is_tensor_ext(const std::string& ext) {
+    return ext == ".npy" || ext == ".pb";
+}
 
 // File-name form of a tensor name, as `infer` writes outputs: characters outside [A-Za-z0-9._-] become '_'.
 std::string file_safe(const std::string& name) {
@@ -72,7 +76,9 @@ std::string input_names(const std::vector<graph::ValueInfo>& inputs) {
     return r;
 }
 
-bool is_float_type(DType t) { return t == DType::F16 || t == DType::F32 || t == DType::F64; }
+bool is_float_type(DType t) {
+    return t == DType::F16 || t == DType::F32 || t == DType::F64;
+}
 
 // Converts between float types (F16/F32/F64); data of another type than the input's is refused.
 Tensor fit_dtype(const Tensor& t, const graph::ValueInfo& in, const std::string& path) {
@@ -133,7 +139,8 @@ Axis axis_coeffs(int64_t in_size, int64_t out_size) {
         }
         for (int64_t i = 0; i < n; ++i) {
             double w = total != 0.0 ? k[i] / total : k[i];
-            ax.weights[o * ax.ksize + i] = (int32_t)(w < 0 ? -0.5 + w * (1 << kPrecisionBits) : 0.5 + w * (1 << kPrecisionBits));
+            ax.weights[o * ax.ksize + i] =
+                (int32_t)(w < 0 ? -0.5 + w * (1 << kPrecisionBits) : 0.5 + w * (1 << kPrecisionBits));
         }
         ax.start.push_back(lo);
         ax.count.push_back(n);
@@ -234,13 +241,13 @@ Tensor preprocess_image(const uint8_t* rgb, int64_t h, int64_t w, const graph::V
         if (W <= 0) W = w;
         rw = W;
     }
-    HQ_CHECK(H <= (1 << 16) && W <= (1 << 16), label, ": target size ", H, "x", W, " too large");
+    HQ_CHECK(H <= (1 << 16) && W <= (1 << 16) && H * W <= (1 << 28), label, ": target size ", H, "x", W, " too large");
     std::vector<uint8_t> px = resize_bilinear_u8(rgb, h, w, 3, H, rw);
 
-    float mean[3], inv[3];
+    float mean[3], sd[3];
     for (int c = 0; c < 3; ++c) {
         mean[c] = opt.mean[opt.mean.size() == 3 ? c : 0];
-        inv[c] = opt.std[opt.std.size() == 3 ? c : 0];
+        sd[c] = opt.std[opt.std.size() == 3 ? c : 0];
     }
     Shape shape = nhwc ? Shape{H, W, 3} : Shape{3, H, W};
     if (batch) shape.insert(shape.begin(), 1);
@@ -250,7 +257,7 @@ Tensor preprocess_image(const uint8_t* rgb, int64_t h, int64_t w, const graph::V
         const int64_t sc = opt.bgr ? 2 - c : c;
         for (int64_t y = 0; y < H; ++y) {
             for (int64_t x = 0; x < W; ++x) {
-                float v = x < rw ? ((float)px[(size_t)((y * rw + x) * 3 + sc)] - mean[c]) / inv[c] : opt.pad_value;
+                float v = x < rw ? ((float)px[(size_t)((y * rw + x) * 3 + sc)] - mean[c]) / sd[c] : opt.pad_value;
                 out[nhwc ? (y * W + x) * 3 + c : (c * H + y) * W + x] = v;
             }
         }
@@ -311,8 +318,8 @@ DataSource::DataSource(const std::string& dir, const std::vector<graph::ValueInf
                         found = c;
                         break;
                     }
-                HQ_CHECK(!found.empty(), ps, ": no file for model input '", in, "' (expected ", file_safe(in),
-                         ".npy, ", idx, " or ", file_safe(in), ".pb)");
+                HQ_CHECK(!found.empty(), ps, ": no file for model input '", in, "' (expected ", file_safe(in), ".npy, ",
+                         idx, " or ", file_safe(in), ".pb)");
                 e.files.emplace_back(in, (p / found).string());
             }
             e.name = n;

@@ -12,8 +12,8 @@
 
 namespace hq::calib {
 
-// Preprocessing of PNG/JPEG samples into a model input: decode to RGB 8-bit, resize (bilinear, half-pixel
-// centers, 8-bit result like cv2.resize INTER_LINEAR), optionally swap to BGR, normalize, pad, lay out.
+// Preprocessing of PNG/JPEG samples into a model input: decode to RGB 8-bit, resize (bilinear as Pillow's
+// Image.resize(BILINEAR), see resize_bilinear_u8), optionally swap to BGR, normalize, pad, lay out.
 // mean/std apply to the channels in model-input order (after --bgr); one value applies to all channels.
 struct ImageOptions {
     int64_t height = 0, width = 0;  // --size HxW; 0: the model input's static H/W, else the image's own
@@ -21,15 +21,18 @@ struct ImageOptions {
     float pad_value = 0.0f;         // --pad-value: value of padded pixels, in the normalized (model input) space
     std::vector<float> mean{0.0f, 0.0f, 0.0f};  // --mean, per channel, in 0-255 units
     std::vector<float> std{1.0f, 1.0f, 1.0f};   // --std, per channel, in 0-255 units
-    bool bgr = false;               // --bgr: channel order B,G,R
-    std::string layout = "nchw";    // --layout nchw|nhwc
+    bool bgr = false;                           // --bgr: channel order B,G,R
+    std::string layout = "nchw";                // --layout nchw|nhwc
 };
 
 // Throws hq::Error (exit 2) when the options are inconsistent (mean/std sizes, zero std, layout).
 void check_image_options(const ImageOptions& opt);
 
-// Bilinear resize of an 8-bit interleaved image (h x w x channels) to out_h x out_w, half-pixel centers,
-// with the fixed-point arithmetic of OpenCV's cv2.resize(INTER_LINEAR) on uint8 images.
+// Bilinear resize of an 8-bit interleaved image (h x w x channels) to out_h x out_w, bit-exact with Pillow's
+// Image.resize(BILINEAR): half-pixel centers, a triangle filter widened by the scale when downscaling
+// (antialiased; plain bilinear when upscaling), horizontal pass then vertical, each rounded to 8 bits.
+// The bundled PaddleOCR reference inputs were made this way (cv2.resize differs by up to 1 level when
+// upscaling and more when downscaling, where it does not antialias).
 std::vector<uint8_t> resize_bilinear_u8(const uint8_t* src, int64_t h, int64_t w, int64_t channels, int64_t out_h,
                                         int64_t out_w);
 

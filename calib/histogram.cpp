@@ -214,19 +214,20 @@ double entropy_threshold(const Histogram& h) {
         double outliers = 0;
         for (int k = i; k < nb; ++k) outliers += a[k];
         p[i - 1] += outliers;
-        // Quantize a[0..i) into `levels` chunks, spreading each chunk's mass over its nonzero bins.
+        // Quantize the clipped slice a[0..i) (without the outliers) into `levels` chunks, spreading
+        // each chunk's mass over the bins where P is nonzero.
         q.assign(i, 0.0);
         for (int j = 0; j < levels; ++j) {
             int s = (int)((int64_t)i * j / levels), e = (int)((int64_t)i * (j + 1) / levels);
             double total = 0;
             int nz = 0;
             for (int k = s; k < e; ++k) {
-                total += k == i - 1 ? p[k] : a[k];
-                nz += a[k] != 0 || (k == i - 1 && p[k] != 0);
+                total += a[k];
+                nz += p[k] != 0;
             }
             if (nz == 0) continue;
             for (int k = s; k < e; ++k)
-                if (a[k] != 0 || (k == i - 1 && p[k] != 0)) q[k] = total / nz;
+                if (p[k] != 0) q[k] = total / nz;
         }
         double ps = 0, qs = 0;
         for (int k = 0; k < i; ++k) {

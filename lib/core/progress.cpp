@@ -46,8 +46,7 @@ void Progress::draw(bool final) {
                      (long long)total_, rate, eta);
         if (final) std::fprintf(stderr, "\n");
     } else {
-        if (pct / 10 == last_pct_ / 10 && !final) return;
-        if (final && pct / 10 == last_pct_ / 10 && done_ != total_) return;
+        if (final ? pct == last_pct_ : pct / 10 == last_pct_ / 10) return;
         last_pct_ = pct;
         std::fprintf(stderr, "%s: %lld/%lld (%d%%) %.1f/s\n", label_.c_str(), (long long)done_, (long long)total_,
                      pct, rate);

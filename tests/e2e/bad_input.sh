@@ -33,7 +33,7 @@ expect 2 "$t/data_empty" -- "$hq" infer "$model" --data "$t/data_empty" -o "$t/o
 # a sample of the wrong shape: names the file and the input; no output folder appears
 mkdir -p "$t/data_bad"
 cp "$src/models/ppocr_cls_reference/inputs/0000.npy" "$t/data_bad/a.npy"
-python3 -c "import numpy as np; np.save('$t/data_bad/b.npy', np.zeros((1,4,48,192), np.float32))"
+/usr/bin/python3 -c "import numpy as np; np.save('$t/data_bad/b.npy', np.zeros((1,4,48,192), np.float32))"
 expect 2 "b.npy" -- "$hq" infer "$model" --data "$t/data_bad" -o "$t/o3"
 grep -qF "'x'" "$t/err" || { echo "FAIL: error does not name input x"; fail=1; }
 [ -e "$t/o3" ] && { echo "FAIL: partial output left"; fail=1; }

@@ -9,7 +9,7 @@ t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
 "$hq" infer "$src/models/ppocr_mobile_v2_cls.onnx" --data "$src/models/ppocr_cls_reference/inputs" -o "$t/auto" \
     2>"$t/auto.log"
 [ "$(grep -c 'using the CPU' "$t/auto.log")" = 1 ] || { echo "auto did not say once that it uses the CPU"; cat "$t/auto.log"; exit 1; }
-python3 - "$t" "$src/models/ppocr_cls_reference/ort_outputs" <<'PY'
+/usr/bin/python3 - "$t" "$src/models/ppocr_cls_reference/ort_outputs" <<'PY'
 import sys, os, numpy as np
 out, ref = sys.argv[1], sys.argv[2]
 worst = 0.0

@@ -4,7 +4,7 @@ set -euo pipefail
 hq="$1"; src="$2"
 t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
 "$hq" inspect "$src/models/ppocr_mobile_v2_cls.onnx" --json --shape x=1x3x48x192 > "$t/i.json"
-python3 - "$t/i.json" <<'PY'
+/usr/bin/python3 - "$t/i.json" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))
 assert j["opsets"] == {"ai.onnx": 9}, j["opsets"]

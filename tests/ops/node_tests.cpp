@@ -21,7 +21,22 @@ using namespace hq;
 
 // Tests of claimed ops that are known not to pass, each with its reason.
 static const std::map<std::string, std::string> kExpectedFailures = {
+    {"test_castlike_BFLOAT16_to_FLOAT", "the test data's 'like' input has shape [1] where the model declares [3,4] (ONNX 1.12 test-data error); the executor checks declared shapes"},
+    {"test_castlike_BFLOAT16_to_FLOAT_expanded", "the test data's 'like' input has shape [1] where the model declares [3,4] (ONNX 1.12 test-data error); the executor checks declared shapes"},
+    {"test_castlike_FLOAT_to_BFLOAT16", "the test data's 'like' input has shape [1] where the model declares [3,4] (ONNX 1.12 test-data error); the executor checks declared shapes"},
+    {"test_castlike_FLOAT_to_BFLOAT16_expanded", "the test data's 'like' input has shape [1] where the model declares [3,4] (ONNX 1.12 test-data error); the executor checks declared shapes"},
+    {"test_training_dropout", "training-mode Dropout is random; inference engines reject it"},
+    {"test_training_dropout_default", "training-mode Dropout is random; inference engines reject it"},
+    {"test_training_dropout_default_mask", "training-mode Dropout is random; inference engines reject it"},
+    {"test_training_dropout_mask", "training-mode Dropout is random; inference engines reject it"},
 };
+
+// ONNX 1.12's test data stores bfloat16 tensors as uint16 (numpy has no bfloat16): same bits.
+static Tensor as_bf16(const Tensor& t) {
+    Tensor r(DType::BF16, t.shape());
+    if (t.nbytes()) std::memcpy(r.raw(), t.raw(), t.nbytes());
+    return r;
+}
 
 struct Result {
     enum Kind { Pass, Fail, Skip } kind;
@@ -74,13 +89,16 @@ static Result run_one(const fs::path& dir) {
         for (size_t k = 0; k < m.graph.inputs.size(); ++k) {
             fs::path f = data / ("input_" + std::to_string(k) + ".pb");
             if (!fs::exists(f)) return {Result::Skip, "missing " + f.filename().string()};
-            inputs[m.graph.inputs[k].name] = onnx_io::read_tensor_pb(f.string());
+            Tensor t = onnx_io::read_tensor_pb(f.string());
+            if (m.graph.inputs[k].dtype == DType::BF16 && t.dtype() == DType::U16) t = as_bf16(t);
+            inputs[m.graph.inputs[k].name] = t;
         }
         auto outs = ex.run(inputs);
         for (size_t k = 0; k < m.graph.outputs.size(); ++k) {
             fs::path f = data / ("output_" + std::to_string(k) + ".pb");
             if (!fs::exists(f)) continue;
             Tensor want = onnx_io::read_tensor_pb(f.string());
+            if (m.graph.outputs[k].dtype == DType::BF16 && want.dtype() == DType::U16) want = as_bf16(want);
             std::string d = compare(outs.at(m.graph.outputs[k].name), want, m.graph.outputs[k].name);
             if (!d.empty()) return {Result::Fail, d};
         }

@@ -56,8 +56,12 @@ Tensor iota(Shape s, float start) {
     return t;
 }
 
-void put_npy(const fs::path& p, const Tensor& t) { write_file_atomic(p.string(), to_npy(t)); }
-void put_text(const fs::path& p, const std::string& s) { write_file_atomic(p.string(), s); }
+void put_npy(const fs::path& p, const Tensor& t) {
+    write_file_atomic(p.string(), to_npy(t));
+}
+void put_text(const fs::path& p, const std::string& s) {
+    write_file_atomic(p.string(), s);
+}
 
 void put_png(const fs::path& p, int w, int h, const std::vector<uint8_t>& rgb) {
     REQUIRE(rgb.size() == (size_t)(w * h * 3));
@@ -237,10 +241,16 @@ TEST_CASE("data: bilinear resize matches hand-computed half-pixel values", "[dat
     std::vector<uint8_t> got = calib::resize_bilinear_u8(src.data(), 2, 2, 1, 4, 4);
     std::vector<uint8_t> want = {0, 25, 75, 100, 50, 59, 76, 85, 150, 126, 79, 55, 200, 160, 80, 40};
     CHECK(got == want);
-    // Same size: a copy. Downscale 4 -> 2 by exactly 2: the mean of each pair.
+    // Same size: a copy.
     CHECK(calib::resize_bilinear_u8(src.data(), 2, 2, 1, 2, 2) == src);
+    // Downscale 4 -> 2: the filter widens to 2 source pixels (antialiasing). Output 0 is centered at 1.0 with
+    // taps 0,1,2 weighted 0.75,0.75,0.25 (/1.75): 17.14; output 1 at 3.0, taps 1,2,3 weighted 0.25,0.75,0.75: 37.14.
     std::vector<uint8_t> row = {10, 20, 30, 50};
-    CHECK(calib::resize_bilinear_u8(row.data(), 1, 4, 1, 1, 2) == std::vector<uint8_t>{15, 40});
+    CHECK(calib::resize_bilinear_u8(row.data(), 1, 4, 1, 1, 2) == std::vector<uint8_t>{17, 37});
+    // Channels are independent; a uniform image stays uniform at any size.
+    std::vector<uint8_t> rgb = {10, 20, 30, 10, 20, 30, 10, 20, 30};
+    std::vector<uint8_t> up = calib::resize_bilinear_u8(rgb.data(), 1, 3, 3, 5, 7);
+    for (size_t i = 0; i < up.size(); ++i) REQUIRE(up[i] == rgb[i % 3]);
 }
 
 TEST_CASE("data: PNG images are resized, normalized and laid out", "[data]") {
@@ -290,9 +300,9 @@ TEST_CASE("data: PNG images are resized, normalized and laid out", "[data]") {
         CHECK(src.load(0).inputs.at("x").shape() == Shape{1, 3, 3, 5});
     }
     SECTION("keep aspect: resize to height H, pad on the right in normalized space") {
-        put_png(d / "a.png", 8, 4, uniform_rgb(8, 4, 200, 100, 50));   // ceil(2*8/4) = 4 < 10: padded
-        put_png(d / "b.png", 40, 4, uniform_rgb(40, 4, 200, 100, 50)); // ceil(2*40/4) = 20: capped at 10
-        put_png(d / "c.png", 7, 3, uniform_rgb(7, 3, 200, 100, 50));   // ceil(2*7/3) = ceil(4.67) = 5
+        put_png(d / "a.png", 8, 4, uniform_rgb(8, 4, 200, 100, 50));    // ceil(2*8/4) = 4 < 10: padded
+        put_png(d / "b.png", 40, 4, uniform_rgb(40, 4, 200, 100, 50));  // ceil(2*40/4) = 20: capped at 10
+        put_png(d / "c.png", 7, 3, uniform_rgb(7, 3, 200, 100, 50));    // ceil(2*7/3) = ceil(4.67) = 5
         o.keep_aspect = true;
         o.pad_value = -7;
         o.height = 2;
@@ -367,5 +377,5 @@ TEST_CASE("data: PaddleOCR text lines match the reference preprocessed inputs", 
     }
     CHECK(compared == 8);
     INFO("max abs difference to the reference inputs: " << max_diff);
-    CHECK(max_diff <= 1e-6);
+    CHECK(max_diff <= 1e-6);  // the 8-bit resize is bit-exact; normalization may differ by an ulp
 }

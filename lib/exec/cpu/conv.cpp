@@ -128,12 +128,52 @@ void im2col(const T* x, int64_t cg, const Geom& g, int64_t r0, int64_t r1, T* co
     });
 }
 
+// Adds the taps of one input row to the output row interior [lo, hi), where every kw tap is inside the
+// input: y[ow] += sum_kw w[kw] * x[ow * SW + kw * dw]. KW/SW > 0 are compile-time, 0 = runtime value.
+template <typename T, int KW, int SW>
+void dw_row(T* __restrict y, const T* __restrict x, const T* __restrict w, int64_t lo, int64_t hi, int64_t kw_n,
+            int64_t sw, int64_t dw) {
+    const int64_t kn = KW > 0 ? KW : kw_n, st = SW > 0 ? SW : sw;
+    if constexpr (KW > 0) {
+        T wr[KW > 0 ? KW : 1];
+        for (int k = 0; k < KW; ++k) wr[k] = w[k];
+        for (int64_t ow = lo; ow < hi; ++ow) {
+            T acc = y[ow];
+            for (int k = 0; k < KW; ++k) acc += wr[k] * x[ow * st + k * dw];
+            y[ow] = acc;
+        }
+    } else {
+        for (int64_t k = 0; k < kn; ++k) {
+            const T wv = w[k];
+            const T* xs = x + k * dw;
+            for (int64_t ow = lo; ow < hi; ++ow) y[ow] += wv * xs[ow * st];
+        }
+    }
+}
+
 // One input channel per group (depthwise, any channel multiplier): direct sliding window, parallel over planes.
+// Each valid (kd, kh) input row is applied to an output row in one fused pass over its kw taps.
 template <typename T>
 void conv_depthwise(const T* x, const T* w, const T* bias, T* y, int64_t n_batch, int64_t c_in, int64_t m_out,
                     const Geom& g) {
     const int64_t mult = m_out / c_in, is = g.in_size(), os = g.out_size(), kvol = g.kvol();
-    const int64_t H = g.in[1], W = g.in[2], OW = g.out[2];
+    const int64_t H = g.in[1], W = g.in[2], OW = g.out[2], KW = g.k[2], sw = g.s[2], dw = g.d[2];
+    // Interior [ilo, ihi) of output columns where all kw taps land inside the row.
+    int64_t ilo = 0, ihi = OW;
+    for (int64_t kw = 0; kw < KW; ++kw) {
+        int64_t lo, hi;
+        valid_range(kw * dw - g.pb[2], sw, W, OW, lo, hi);
+        ilo = std::max(ilo, lo);
+        ihi = std::min(ihi, hi);
+    }
+    if (ihi < ilo) ihi = ilo;
+    using RowFn = void (*)(T*, const T*, const T*, int64_t, int64_t, int64_t, int64_t, int64_t);
+    RowFn row_fn = dw_row<T, 0, 0>;
+    if (KW == 3 && sw == 1) row_fn = dw_row<T, 3, 1>;
+    else if (KW == 3 && sw == 2) row_fn = dw_row<T, 3, 2>;
+    else if (KW == 5 && sw == 1) row_fn = dw_row<T, 5, 1>;
+    else if (KW == 5 && sw == 2) row_fn = dw_row<T, 5, 2>;
+    else if (KW == 7 && sw == 1) row_fn = dw_row<T, 7, 1>;
     parallel_for(n_batch * m_out, 1, [&](int64_t b, int64_t e) {
         for (int64_t p = b; p < e; ++p) {
             const int64_t n = p / m_out, m = p % m_out;
@@ -151,21 +191,18 @@ void conv_depthwise(const T* x, const T* w, const T* bias, T* y, int64_t n_batch
                             const int64_t ih = oh * g.s[1] - g.pb[1] + kh * g.d[1];
                             if (ih < 0 || ih >= H) continue;
                             const T* xrow = xp + (id * H + ih) * W;
-                            const T* wrow = wp + (kd * g.k[1] + kh) * g.k[2];
-                            for (int64_t kw = 0; kw < g.k[2]; ++kw) {
-                                const int64_t off = kw * g.d[2] - g.pb[2];
-                                int64_t lo, hi;
-                                valid_range(off, g.s[2], W, OW, lo, hi);
-                                const T wv = wrow[kw];
-                                const T* xs = xrow + off;
-                                if (g.s[2] == 1) {
-                                    for (int64_t ow = lo; ow < hi; ++ow) yrow[ow] += wv * xs[ow];
-                                } else if (g.s[2] == 2) {
-                                    for (int64_t ow = lo; ow < hi; ++ow) yrow[ow] += wv * xs[2 * ow];
-                                } else {
-                                    const int64_t sw = g.s[2];
-                                    for (int64_t ow = lo; ow < hi; ++ow) yrow[ow] += wv * xs[ow * sw];
+                            const T* wrow = wp + (kd * g.k[1] + kh) * KW;
+                            // Interior: fused taps; x is addressed from the first tap of column 0.
+                            if (ihi > ilo) row_fn(yrow, xrow - g.pb[2], wrow, ilo, ihi, KW, sw, dw);
+                            // Borders: per-column bounds checks.
+                            for (int64_t ow = 0; ow < OW; ow = (ow + 1 == ilo && ihi > ilo) ? ihi : ow + 1) {
+                                if (ow >= ilo && ow < ihi) continue;
+                                T acc = 0;
+                                for (int64_t kw = 0; kw < KW; ++kw) {
+                                    const int64_t iw = ow * sw - g.pb[2] + kw * dw;
+                                    if (iw >= 0 && iw < W) acc += wrow[kw] * xrow[iw];
                                 }
+                                yrow[ow] += acc;
                             }
                         }
                     }
@@ -229,7 +266,7 @@ Geom conv_geom(const KernelContext& ctx, const Shape& xs, const Shape& ws) {
         const int64_t j = 3 - g.nsp + i;
         g.in[j] = xs[2 + i];
         g.k[j] = ws[2 + i];
-        HQ_CHECK(ks.empty() || (int64_t)ks.size() == g.nsp && ks[i] == ws[2 + i], nd.label(), ": kernel_shape ",
+        HQ_CHECK(ks.empty() || ((int64_t)ks.size() == g.nsp && ks[i] == ws[2 + i]), nd.label(), ": kernel_shape ",
                  shape_str(ks), " does not match weight ", shape_str(ws));
         const int64_t ext = (g.k[j] - 1) * g.d[j] + 1;
         if (ap == AutoPad::SameUpper || ap == AutoPad::SameLower) {
@@ -375,20 +412,16 @@ void conv_transpose_kernel(KernelContext& ctx) {
         const int64_t j = 3 - g.nsp + i;
         g.in[j] = x0.dim(2 + i);
         g.k[j] = w0.dim(2 + i);
-        HQ_CHECK(ks.empty() || (int64_t)ks.size() == g.nsp && ks[i] == g.k[j], nd.label(), ": kernel_shape ",
+        HQ_CHECK(ks.empty() || ((int64_t)ks.size() == g.nsp && ks[i] == g.k[j]), nd.label(), ": kernel_shape ",
                  shape_str(ks), " does not match weight ", shape_str(w0.shape()));
         const int64_t full = (g.in[j] - 1) * g.s[j] + op[i] + (g.k[j] - 1) * g.d[j] + 1;
         if (ap == AutoPad::Valid) g.pb[j] = g.pe[j] = 0;
         if (!osh.empty() || ap == AutoPad::SameUpper || ap == AutoPad::SameLower) {
             const int64_t target = !osh.empty() ? osh[i] : g.in[j] * g.s[j];
             const int64_t total = std::max<int64_t>(0, full - target);
-            if (ap == AutoPad::SameUpper) {  // as ONNX Runtime: the odd pixel goes to the head
-                g.pb[j] = total - total / 2;
-                g.pe[j] = total / 2;
-            } else {
-                g.pb[j] = total / 2;
-                g.pe[j] = total - total / 2;
-            }
+            // As the ONNX spec and its reference: SAME_UPPER puts the odd pixel at the end.
+            g.pb[j] = ap == AutoPad::SameLower ? total - total / 2 : total / 2;
+            g.pe[j] = total - g.pb[j];
             g.out[j] = target;
         } else {
             g.out[j] = full - g.pb[j] - g.pe[j];

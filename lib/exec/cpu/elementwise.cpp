@@ -297,26 +297,67 @@ std::string check_gelu(const graph::Node& n, int64_t) {
     return a == "none" || a == "tanh" ? "" : "Gelu approximate='" + a + "' is not supported (none|tanh)";
 }
 
-void k_tanh(KernelContext& c) { unary_float(c, [](auto v) { return std::tanh(v); }); }
-void k_erf(KernelContext& c) { unary_float(c, [](auto v) { return std::erf(v); }); }
-void k_exp(KernelContext& c) { unary_float(c, [](auto v) { return std::exp(v); }); }
-void k_log(KernelContext& c) { unary_float(c, [](auto v) { return std::log(v); }); }
-void k_sqrt(KernelContext& c) { unary_float(c, [](auto v) { return std::sqrt(v); }); }
-void k_reciprocal(KernelContext& c) { unary_float(c, [](auto v) { return decltype(v)(1) / v; }); }
-void k_floor(KernelContext& c) { unary_float(c, [](auto v) { return std::floor(v); }); }
-void k_ceil(KernelContext& c) { unary_float(c, [](auto v) { return std::ceil(v); }); }
-void k_round(KernelContext& c) { unary_float(c, [](auto v) { return std::nearbyint(v); }); }  // half to even
-void k_sin(KernelContext& c) { unary_float(c, [](auto v) { return std::sin(v); }); }
-void k_cos(KernelContext& c) { unary_float(c, [](auto v) { return std::cos(v); }); }
-void k_tan(KernelContext& c) { unary_float(c, [](auto v) { return std::tan(v); }); }
-void k_asin(KernelContext& c) { unary_float(c, [](auto v) { return std::asin(v); }); }
-void k_acos(KernelContext& c) { unary_float(c, [](auto v) { return std::acos(v); }); }
-void k_atan(KernelContext& c) { unary_float(c, [](auto v) { return std::atan(v); }); }
-void k_sinh(KernelContext& c) { unary_float(c, [](auto v) { return std::sinh(v); }); }
-void k_cosh(KernelContext& c) { unary_float(c, [](auto v) { return std::cosh(v); }); }
-void k_asinh(KernelContext& c) { unary_float(c, [](auto v) { return std::asinh(v); }); }
-void k_acosh(KernelContext& c) { unary_float(c, [](auto v) { return std::acosh(v); }); }
-void k_atanh(KernelContext& c) { unary_float(c, [](auto v) { return std::atanh(v); }); }
+void k_tanh(KernelContext& c) {
+    unary_float(c, [](auto v) { return std::tanh(v); });
+}
+void k_erf(KernelContext& c) {
+    unary_float(c, [](auto v) { return std::erf(v); });
+}
+void k_exp(KernelContext& c) {
+    unary_float(c, [](auto v) { return std::exp(v); });
+}
+void k_log(KernelContext& c) {
+    unary_float(c, [](auto v) { return std::log(v); });
+}
+void k_sqrt(KernelContext& c) {
+    unary_float(c, [](auto v) { return std::sqrt(v); });
+}
+void k_reciprocal(KernelContext& c) {
+    unary_float(c, [](auto v) { return decltype(v)(1) / v; });
+}
+void k_floor(KernelContext& c) {
+    unary_float(c, [](auto v) { return std::floor(v); });
+}
+void k_ceil(KernelContext& c) {
+    unary_float(c, [](auto v) { return std::ceil(v); });
+}
+// Round: nearbyint in the default rounding mode is half to even.
+void k_round(KernelContext& c) {
+    unary_float(c, [](auto v) { return std::nearbyint(v); });
+}
+void k_sin(KernelContext& c) {
+    unary_float(c, [](auto v) { return std::sin(v); });
+}
+void k_cos(KernelContext& c) {
+    unary_float(c, [](auto v) { return std::cos(v); });
+}
+void k_tan(KernelContext& c) {
+    unary_float(c, [](auto v) { return std::tan(v); });
+}
+void k_asin(KernelContext& c) {
+    unary_float(c, [](auto v) { return std::asin(v); });
+}
+void k_acos(KernelContext& c) {
+    unary_float(c, [](auto v) { return std::acos(v); });
+}
+void k_atan(KernelContext& c) {
+    unary_float(c, [](auto v) { return std::atan(v); });
+}
+void k_sinh(KernelContext& c) {
+    unary_float(c, [](auto v) { return std::sinh(v); });
+}
+void k_cosh(KernelContext& c) {
+    unary_float(c, [](auto v) { return std::cosh(v); });
+}
+void k_asinh(KernelContext& c) {
+    unary_float(c, [](auto v) { return std::asinh(v); });
+}
+void k_acosh(KernelContext& c) {
+    unary_float(c, [](auto v) { return std::acosh(v); });
+}
+void k_atanh(KernelContext& c) {
+    unary_float(c, [](auto v) { return std::atanh(v); });
+}
 
 void k_neg(KernelContext& c) {
     unary_numeric(c, [](auto v) {
@@ -378,9 +419,15 @@ void check_divisor(T b) {
     }
 }
 
-void k_add(KernelContext& c) { binary_kernel<false>(c, [](auto a, auto b) { return a + b; }); }
-void k_sub(KernelContext& c) { binary_kernel<false>(c, [](auto a, auto b) { return a - b; }); }
-void k_mul(KernelContext& c) { binary_kernel<false>(c, [](auto a, auto b) { return a * b; }); }
+void k_add(KernelContext& c) {
+    binary_kernel<false>(c, [](auto a, auto b) { return a + b; });
+}
+void k_sub(KernelContext& c) {
+    binary_kernel<false>(c, [](auto a, auto b) { return a - b; });
+}
+void k_mul(KernelContext& c) {
+    binary_kernel<false>(c, [](auto a, auto b) { return a * b; });
+}
 void k_div(KernelContext& c) {
     try {
         binary_kernel<false>(c, [](auto a, auto b) {
@@ -466,11 +513,21 @@ void k_mean(KernelContext& c) {
     c.set(0, is_staged_float(dt) ? from_f32(sf, dt) : sf);
 }
 
-void k_equal(KernelContext& c) { binary_kernel<true>(c, [](auto a, auto b) { return a == b; }); }
-void k_less(KernelContext& c) { binary_kernel<true>(c, [](auto a, auto b) { return a < b; }); }
-void k_greater(KernelContext& c) { binary_kernel<true>(c, [](auto a, auto b) { return a > b; }); }
-void k_less_equal(KernelContext& c) { binary_kernel<true>(c, [](auto a, auto b) { return a <= b; }); }
-void k_greater_equal(KernelContext& c) { binary_kernel<true>(c, [](auto a, auto b) { return a >= b; }); }
+void k_equal(KernelContext& c) {
+    binary_kernel<true>(c, [](auto a, auto b) { return a == b; });
+}
+void k_less(KernelContext& c) {
+    binary_kernel<true>(c, [](auto a, auto b) { return a < b; });
+}
+void k_greater(KernelContext& c) {
+    binary_kernel<true>(c, [](auto a, auto b) { return a > b; });
+}
+void k_less_equal(KernelContext& c) {
+    binary_kernel<true>(c, [](auto a, auto b) { return a <= b; });
+}
+void k_greater_equal(KernelContext& c) {
+    binary_kernel<true>(c, [](auto a, auto b) { return a >= b; });
+}
 
 template <typename F>
 void logic_kernel(KernelContext& c, F f) {
@@ -479,9 +536,15 @@ void logic_kernel(KernelContext& c, F f) {
                  dtype_name(c.in(i).dtype()));
     binary_kernel<true>(c, f);
 }
-void k_and(KernelContext& c) { logic_kernel(c, [](auto a, auto b) { return a && b; }); }
-void k_or(KernelContext& c) { logic_kernel(c, [](auto a, auto b) { return a || b; }); }
-void k_xor(KernelContext& c) { logic_kernel(c, [](auto a, auto b) { return a != b; }); }
+void k_and(KernelContext& c) {
+    logic_kernel(c, [](auto a, auto b) { return a && b; });
+}
+void k_or(KernelContext& c) {
+    logic_kernel(c, [](auto a, auto b) { return a || b; });
+}
+void k_xor(KernelContext& c) {
+    logic_kernel(c, [](auto a, auto b) { return a != b; });
+}
 
 // Pow: the exponent may have another numeric type than the base; the result has the base's type.
 void k_pow(KernelContext& c) {
@@ -530,8 +593,8 @@ void k_prelu(KernelContext& c) {
         else
             return a < 0 ? a * b : a;
     });
-    HQ_CHECK(r.shape() == x.shape(), c.node.label(), ": slope ", shape_str(slope.shape()),
-             " does not broadcast to X ", shape_str(x.shape()));
+    HQ_CHECK(r.shape() == x.shape(), c.node.label(), ": slope ", shape_str(slope.shape()), " does not broadcast to X ",
+             shape_str(x.shape()));
     c.set(0, r);
 }
 
@@ -565,11 +628,20 @@ void k_where(KernelContext& c) {
         });
     };
     switch (es) {
-        case 1: run(uint8_t{}); break;
-        case 2: run(uint16_t{}); break;
-        case 4: run(uint32_t{}); break;
-        case 8: run(uint64_t{}); break;
-        default: HQ_FAIL(who, ": unsupported element type ", dtype_name(x.dtype()));
+        case 1:
+            run(uint8_t{});
+            break;
+        case 2:
+            run(uint16_t{});
+            break;
+        case 4:
+            run(uint32_t{});
+            break;
+        case 8:
+            run(uint64_t{});
+            break;
+        default:
+            HQ_FAIL(who, ": unsupported element type ", dtype_name(x.dtype()));
     }
 }
 
@@ -653,6 +725,8 @@ Tensor cast_tensor(const Tensor& x, DType to, const std::string& who) {
                 res = std::to_chars(buf, buf + sizeof(buf), xd.at_i64(i));
             }
             s[i].assign(buf, res.ptr);
+            // Like numpy's str(): integral floats keep a ".0".
+            if (dtype_is_float(xd.dtype()) && s[i].find_first_of(".eEna") == std::string::npos) s[i] += ".0";
         }
         return r;
     }
@@ -708,12 +782,16 @@ std::string check_cast(const graph::Node& n, int64_t) {
     const int64_t to = n.attr_int("to", 0);
     return cast_supported(to) ? "" : "Cast to ONNX data type " + std::to_string(to) + " is not supported";
 }
-void k_cast_like(KernelContext& c) { c.set(0, cast_tensor(c.in(0), c.in(1).dtype(), c.node.label())); }
+void k_cast_like(KernelContext& c) {
+    c.set(0, cast_tensor(c.in(0), c.in(1).dtype(), c.node.label()));
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Identity, Dropout.
 
-void k_identity(KernelContext& c) { c.set(0, c.in(0)); }
+void k_identity(KernelContext& c) {
+    c.set(0, c.in(0));
+}
 
 Tensor ones_like(const Tensor& x, DType dt) {
     if (is_staged_float(dt)) {

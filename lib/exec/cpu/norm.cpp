@@ -30,7 +30,9 @@ Tensor float_input(const Tensor& x, const std::string& who) {
     return x.dtype() == DType::F64 ? x : to_f32(x);
 }
 
-Tensor float_output(const Tensor& r, DType dt) { return r.dtype() == DType::F32 ? from_f32(r, dt) : r; }
+Tensor float_output(const Tensor& r, DType dt) {
+    return r.dtype() == DType::F32 ? from_f32(r, dt) : r;
+}
 
 Tensor vec_tensor(const std::vector<double>& v, DType dt, Shape s) {
     Tensor f(DType::F32, std::move(s));
@@ -96,8 +98,7 @@ void k_batchnorm(KernelContext& c) {
     const int64_t inner = spatial ? prod(x.shape(), 2, x.rank()) : 1;
     auto scale = as_f64(c.in(1)), bias = as_f64(c.in(2)), mean = as_f64(c.in(3)), var = as_f64(c.in(4));
     for (auto* v : {&scale, &bias, &mean, &var})
-        HQ_CHECK((int64_t)v->size() == channels, who, ": parameter of ", v->size(), " elements, expected ",
-                 channels);
+        HQ_CHECK((int64_t)v->size() == channels, who, ": parameter of ", v->size(), " elements, expected ", channels);
     if (training) {
         HQ_CHECK(spatial, who, ": training_mode with spatial=0 is not supported");
         const double momentum = c.node.attr_float("momentum", 0.9f);

@@ -13,18 +13,31 @@ namespace {
 
 constexpr int64_t kGrain = 16384;
 
-bool is_quant_type(DType t) { return t == DType::U8 || t == DType::I8 || t == DType::U16 || t == DType::I16; }
+bool is_quant_type(DType t) {
+    return t == DType::U8 || t == DType::I8 || t == DType::U16 || t == DType::I16;
+}
 
 // Calls f(T{}) for the quantized integer types.
 template <typename F>
 void dispatch_quant(DType t, const std::string& who, F&& f) {
     switch (t) {
-        case DType::U8: f(uint8_t{}); break;
-        case DType::I8: f(int8_t{}); break;
-        case DType::U16: f(uint16_t{}); break;
-        case DType::I16: f(int16_t{}); break;
-        case DType::I32: f(int32_t{}); break;
-        default: HQ_FAIL(who, ": unsupported quantized type ", dtype_name(t));
+        case DType::U8:
+            f(uint8_t{});
+            break;
+        case DType::I8:
+            f(int8_t{});
+            break;
+        case DType::U16:
+            f(uint16_t{});
+            break;
+        case DType::I16:
+            f(int16_t{});
+            break;
+        case DType::I32:
+            f(int32_t{});
+            break;
+        default:
+            HQ_FAIL(who, ": unsupported quantized type ", dtype_name(t));
     }
 }
 
@@ -45,9 +58,9 @@ struct ParamLayout {
             block = block_size;
             nb = (n + block - 1) / block;
             for (int64_t d = 0; d < r; ++d)
-                HQ_CHECK(scale.shape()[d] == (d == axis ? nb : x.shape()[d]), who, ": scale ",
-                         shape_str(scale.shape()), " does not match X ", shape_str(x.shape()), " with block_size ",
-                         block_size, " on axis ", axis);
+                HQ_CHECK(scale.shape()[d] == (d == axis ? nb : x.shape()[d]), who, ": scale ", shape_str(scale.shape()),
+                         " does not match X ", shape_str(x.shape()), " with block_size ", block_size, " on axis ",
+                         axis);
             mode = 2;
         } else if (scale.numel() == 1 && scale.rank() <= 1) {
             mode = 0;
@@ -147,7 +160,8 @@ std::string check_quantize(const graph::Node& n, int64_t opset) {
     if (opset >= 21) {
         const int64_t od = n.attr_int("output_dtype", 0);
         if (od != 0 && !is_quant_type((DType)od))
-            return "QuantizeLinear output_dtype " + std::to_string(od) + " is not supported (int8, uint8, int16, uint16)";
+            return "QuantizeLinear output_dtype " + std::to_string(od) +
+                   " is not supported (int8, uint8, int16, uint16)";
         if (n.attr_int("block_size", 0) < 0) return "QuantizeLinear block_size must be >= 0";
     }
     return "";

@@ -38,7 +38,9 @@ struct Staged {
     DType orig;
     Tensor t;
     explicit Staged(const Tensor& x) : orig(x.dtype()), t(is_staged_float(x.dtype()) ? to_f32(x) : x) {}
-    Tensor back(const Tensor& r) const { return is_staged_float(orig) && r.dtype() == DType::F32 ? from_f32(r, orig) : r; }
+    Tensor back(const Tensor& r) const {
+        return is_staged_float(orig) && r.dtype() == DType::F32 ? from_f32(r, orig) : r;
+    }
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -51,8 +53,8 @@ struct ReducePlan {
     Shape out_shape;
     int64_t n_out = 1, n_red = 1;
     std::vector<int64_t> kept_sizes, kept_strides;
-    int64_t red_stride = 1;       // when one reduced group remains
-    std::vector<int64_t> offs;    // otherwise, every reduced offset
+    int64_t red_stride = 1;     // when one reduced group remains
+    std::vector<int64_t> offs;  // otherwise, every reduced offset
     bool single = true;
 
     ReducePlan(const Shape& in, const std::vector<bool>& red, bool keepdims) {
@@ -112,8 +114,8 @@ T reduce_one(G get, int64_t n) {
     using Acc = std::conditional_t<integral, int64_t, double>;
     if constexpr (OP == ROp::Max || OP == ROp::Min) {
         T m = OP == ROp::Max ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max();
-        if constexpr (!integral) m = OP == ROp::Max ? -std::numeric_limits<T>::infinity()
-                                                   : std::numeric_limits<T>::infinity();
+        if constexpr (!integral)
+            m = OP == ROp::Max ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
         for (int64_t i = 0; i < n; ++i) {
             const T v = get(i);
             if constexpr (!integral) {
@@ -203,8 +205,8 @@ void k_reduce(KernelContext& c) {
     // Axes moved to an input at opset 13 for ReduceSum and at 18 for the others.
     const int64_t input_since = OP == ROp::Sum ? 13 : 18;
     const bool axes_input = c.opset >= input_since;
-    std::vector<int64_t> axes = axes_input ? (c.has_input(1) ? c.in(1).to_i64() : std::vector<int64_t>{})
-                                           : c.node.attr_ints("axes", {});
+    std::vector<int64_t> axes =
+        axes_input ? (c.has_input(1) ? c.in(1).to_i64() : std::vector<int64_t>{}) : c.node.attr_ints("axes", {});
     const bool keepdims = c.node.attr_int("keepdims", 1) != 0;
     const bool noop = axes_input && c.node.attr_int("noop_with_empty_axes", 0) != 0;
     if (axes.empty() && noop) {

@@ -1,0 +1,166 @@
+// Calibration statistics: range methods on known distributions, NaN/Inf, exact order-free merging.
+#include <catch2/catch.hpp>
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <random>
+
+#include "calib/histogram.h"
+#include "calib/table.h"
+#include "core/error.h"
+
+using namespace hq;
+using namespace hq::calib;
+
+namespace {
+
+std::vector<float> sample(const std::string& kind, size_t n, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::vector<float> v(n);
+    std::normal_distribution<float> gauss(0.0f, 1.0f);
+    std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
+    std::exponential_distribution<float> expo(1.0f);
+    for (auto& x : v) {
+        if (kind == "gauss") x = gauss(rng);
+        else if (kind == "uniform") x = uni(rng);
+        else if (kind == "laplace") x = (uni(rng) < 0 ? -1.0f : 1.0f) * expo(rng);
+        else if (kind == "relu") x = std::max(0.0f, gauss(rng));
+    }
+    return v;
+}
+
+Histogram hist_of(const std::vector<float>& v) {
+    Histogram h;
+    h.add(v.data(), (int64_t)v.size());
+    return h;
+}
+
+bool same(const Histogram& a, const Histogram& b) {
+    return a.count() == b.count() && a.nan_count() == b.nan_count() && a.inf_count() == b.inf_count() &&
+           a.min() == b.min() && a.max() == b.max() && a.exponent() == b.exponent() && a.bins() == b.bins();
+}
+
+}  // namespace
+
+TEST_CASE("minmax and percentile on a uniform distribution", "[calib]") {
+    auto v = sample("uniform", 200000, 1);
+    Histogram h = hist_of(v);
+    Range mm = compute_range(h, Method::MinMax);
+    CHECK(mm.lo == *std::min_element(v.begin(), v.end()));
+    CHECK(mm.hi == *std::max_element(v.begin(), v.end()));
+    Range p = compute_range(h, Method::Percentile, 99.0);
+    // 1% per side of U(-1,1) lies beyond +-0.98
+    CHECK(p.lo == Approx(-0.98).margin(0.003));
+    CHECK(p.hi == Approx(0.98).margin(0.003));
+    // a uniform distribution has no tail worth clipping: MSE keeps (nearly) the full range
+    Range m = compute_range(h, Method::Mse);
+    CHECK(m.hi > 0.95f);
+    CHECK(m.lo < -0.95f);
+}
+
+TEST_CASE("Gaussian: percentile, MSE and entropy thresholds", "[calib]") {
+    auto v = sample("gauss", 400000, 2);
+    Histogram h = hist_of(v);
+    // the 99.9th percentile of N(0,1) is 3.090
+    Range p = compute_range(h, Method::Percentile, 99.9);
+    CHECK(p.hi == Approx(3.090).margin(0.06));
+    CHECK(p.lo == Approx(-3.090).margin(0.06));
+    // the MSE-optimal 8-bit clipping threshold of N(0,1) is about 4 sigma (ACIQ: 3.9-4.2)
+    Range m = compute_range(h, Method::Mse);
+    CHECK(m.hi > 3.3f);
+    CHECK(m.hi < 4.8f);
+    // KL (TensorRT) clips a Gaussian's tail: below the max, above 2.5 sigma
+    Range e = compute_range(h, Method::Entropy);
+    CHECK(e.hi > 2.5f);
+    CHECK(e.hi < h.max());
+}
+
+TEST_CASE("Laplace with outliers: clipping methods ignore the outliers", "[calib]") {
+    auto v = sample("laplace", 200000, 3);
+    v[10] = 1000.0f;
+    v[20] = -800.0f;
+    Histogram h = hist_of(v);
+    CHECK(compute_range(h, Method::MinMax).hi == 1000.0f);
+    CHECK(compute_range(h, Method::MinMax).lo == -800.0f);
+    // 99.99th percentile of Laplace(b=1) is ln(5000) = 8.52 per side
+    Range p = compute_range(h, Method::Percentile, 99.99);
+    CHECK(p.hi == Approx(std::log(5000.0)).margin(0.6));
+    CHECK(compute_range(h, Method::Entropy).hi < 50.0f);
+    CHECK(compute_range(h, Method::Entropy).lo > -50.0f);
+    // squared error weighs two far outliers heavily, but still clips them
+    CHECK(compute_range(h, Method::Mse).hi < 1000.0f);
+}
+
+TEST_CASE("all-zero, constant and one-sided tensors give valid ranges", "[calib]") {
+    std::vector<float> zeros(1000, 0.0f), fives(1000, 5.0f);
+    for (Method m : {Method::MinMax, Method::Percentile, Method::Entropy, Method::Mse}) {
+        Range z = compute_range(hist_of(zeros), m);
+        CHECK(z.lo == 0.0f);
+        CHECK(z.hi == 0.0f);
+        Range c = compute_range(hist_of(fives), m);
+        CHECK(c.lo == 0.0f);  // ranges always contain zero
+        CHECK(c.hi > 0.0f);
+        CHECK(c.hi <= 5.0f);
+        Range r = compute_range(hist_of(sample("relu", 50000, 4)), m);
+        CHECK(r.lo == 0.0f);
+        CHECK(r.hi > 1.0f);
+    }
+    CHECK(compute_range(hist_of(fives), Method::MinMax).hi == 5.0f);
+}
+
+TEST_CASE("NaN and Inf are counted and excluded", "[calib]") {
+    std::vector<float> v = {1.0f, NAN, -2.0f, INFINITY, 3.0f, -INFINITY, NAN};
+    Histogram h = hist_of(v);
+    CHECK(h.nan_count() == 2);
+    CHECK(h.inf_count() == 2);
+    CHECK(h.count() == 3);
+    CHECK(h.min() == -2.0f);
+    CHECK(h.max() == 3.0f);
+    uint64_t total = 0;
+    for (auto b : h.bins()) total += b;
+    CHECK(total == 3);
+}
+
+TEST_CASE("merging shards equals one run over all data, bit for bit, in any order", "[calib]") {
+    for (const std::string kind : {"gauss", "laplace", "relu", "uniform"}) {
+        auto v = sample(kind, 300000, 5);
+        v[7] = 40.0f;  // forces range growth in whichever shard holds it
+        v.push_back(NAN);
+        Histogram whole;
+        for (size_t i = 0; i < v.size(); i += 1000) whole.add(v.data() + i, (int64_t)std::min<size_t>(1000, v.size() - i));
+        for (uint32_t seed : {1u, 2u, 3u}) {
+            auto s = v;
+            std::shuffle(s.begin(), s.end(), std::mt19937(seed));
+            size_t cut = s.size() / 3 + seed * 1000;
+            Histogram a, b;
+            a.add(s.data(), (int64_t)cut);
+            for (size_t i = cut; i < s.size(); i += 777) b.add(s.data() + i, (int64_t)std::min<size_t>(777, s.size() - i));
+            Histogram ab = a, ba = b;
+            ab.merge(b);
+            ba.merge(a);
+            CHECK(same(ab, whole));
+            CHECK(same(ba, whole));
+        }
+    }
+}
+
+TEST_CASE("calibration table JSON round trip and fingerprint check on merge", "[calib]") {
+    CalibrationTable t;
+    t.model = "m.onnx";
+    t.fingerprint = "0123456789abcdef";
+    t.samples = 3;
+    t.method = Method::Entropy;
+    t.tensors["a"] = hist_of(sample("gauss", 10000, 6));
+    t.tensors["b"] = hist_of(sample("relu", 10000, 7));
+    auto dir = std::filesystem::temp_directory_path() / ("hq_calib_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    std::string path = (dir / "t.json").string();
+    t.write(path);
+    CalibrationTable r = CalibrationTable::read(path);
+    CHECK(r.to_json() == t.to_json());
+    CHECK(same(r.tensors.at("a"), t.tensors.at("a")));
+    CalibrationTable other = r;
+    other.fingerprint = "ffffffffffffffff";
+    CHECK_THROWS_WITH(r.merge(other, "other.json"), Catch::Contains("another model"));
+    std::filesystem::remove_all(dir);
+}
