@@ -23,24 +23,53 @@ int needed_exponent(float mn, float mx) {
     return std::clamp(k, kMinExp, kMaxExp);
 }
 
-// Adds finite values of x[0..n) (all inside the range) into bins with scale = kBins / (2 * 2^e).
-void fill(const float* x, int64_t n, double scale, bool check_finite, uint64_t* bins) {
+// Adds finite values of x[0..n) (all inside the range) into bins, with scale = kBins / (2 * 2^e) a
+// power of two. The bin is B/2 + floor(x * scale), computed without rounding: when scale >= 1
+// (e <= 12) the float product is exact (it can neither overflow nor lose low bits); otherwise the
+// product is taken in double, where it is exact too.
+template <typename F>
+void fill_impl(const float* x, int64_t n, F scale, bool check_finite, uint64_t* bins) {
     constexpr int64_t half = Histogram::kBins / 2;
-    for (int64_t i = 0; i < n; ++i) {
-        float v = x[i];
-        if (check_finite && !(std::fabs(v) <= FLT_MAX)) continue;
-        double t = (double)v * scale;  // exact: scale is a power of two
-        int64_t idx;
-        if (t >= 0) {
-            idx = half + (int64_t)t;
-        } else {
-            double u = -t;
-            int64_t c = (int64_t)u;
-            c += (double)c < u;
-            idx = half - c;
-        }
-        ++bins[idx];
+    // Four interleaved count arrays break the store-to-load dependency on runs of equal values
+    // (post-ReLU zeros); summed at the end (exact).
+    thread_local std::vector<uint32_t> scratch;
+    const bool big = n >= 16384;
+    uint32_t* c[4];
+    if (big) {
+        scratch.assign(4 * Histogram::kBins, 0);
+        for (int k = 0; k < 4; ++k) c[k] = scratch.data() + k * Histogram::kBins;
     }
+    auto index = [&](float v) -> int64_t {
+        F t = (F)v * scale;
+        int64_t i = (int64_t)t;
+        i -= (F)i > t;  // floor for negatives
+        return half + i;
+    };
+    if (!big || check_finite) {
+        for (int64_t i = 0; i < n; ++i) {
+            float v = x[i];
+            if (check_finite && !(std::fabs(v) <= FLT_MAX)) continue;
+            ++bins[index(v)];
+        }
+        return;
+    }
+    // uint32 counts cannot overflow within one call of < 2^32 values per array.
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        ++c[0][index(x[i])];
+        ++c[1][index(x[i + 1])];
+        ++c[2][index(x[i + 2])];
+        ++c[3][index(x[i + 3])];
+    }
+    for (; i < n; ++i) ++c[0][index(x[i])];
+    for (int b = 0; b < Histogram::kBins; ++b) bins[b] += (uint64_t)c[0][b] + c[1][b] + c[2][b] + c[3][b];
+}
+
+void fill(const float* x, int64_t n, int exponent, bool check_finite, uint64_t* bins) {
+    if (exponent <= 12 && exponent >= -115)
+        fill_impl<float>(x, n, std::ldexp(1.0f, 12 - exponent), check_finite, bins);
+    else
+        fill_impl<double>(x, n, std::ldexp(1.0, 12 - exponent), check_finite, bins);
 }
 
 }  // namespace
@@ -100,10 +129,10 @@ void Histogram::add(const float* x, int64_t n) {
     int e = std::max(needed_exponent(mn, mx), bins_.empty() ? kMinExp : exp_);
     grow_to(e);
     count_ += finite;
-    const double scale = std::ldexp((double)kBins / 2, -exp_);
-    const int64_t grain = 1 << 17;
+    static_assert(kBins == 8192, "fill() assumes kBins / 2 == 2^12");
+    const int64_t grain = 1 << 16;
     if (n < 2 * grain || num_threads() == 1) {
-        fill(x, n, scale, check, bins_.data());
+        fill(x, n, exp_, check, bins_.data());
         return;
     }
     // Chunk-local histograms summed in chunk order: integer sums, so the result is exact.
@@ -113,7 +142,7 @@ void Histogram::add(const float* x, int64_t n) {
         for (int64_t c = b; c < e2; ++c) {
             local[c].assign(kBins, 0);
             int64_t s = n * c / chunks, t = n * (c + 1) / chunks;
-            fill(x + s, t - s, scale, check, local[c].data());
+            fill(x + s, t - s, exp_, check, local[c].data());
         }
     });
     for (const auto& l : local)
@@ -198,6 +227,9 @@ Range finish(const Histogram& h, double lo, double hi) {
     return r;
 }
 
+// KL divergence of P = a[0..i) with the outliers a[i..) added to its last bin, against Q = the clipped
+// slice quantized to `levels` chunks (each chunk's mass spread evenly over the bins where P is
+// nonzero). O(levels) per candidate with prefix sums of a, a*log(a) and nonzero counts.
 double entropy_threshold(const Histogram& h) {
     std::vector<double> a = abs_bins(h);
     int nb = (int)a.size();
@@ -205,79 +237,110 @@ double entropy_threshold(const Histogram& h) {
     const double w = h.bin_width();
     const int levels = 128;
     if (nb <= levels) return nb * w;
-    const int step = std::max(1, (nb - levels) / 512);
-    double best_kl = std::numeric_limits<double>::infinity();
-    int best_i = nb;
-    std::vector<double> p, q;
-    for (int i = levels; i <= nb; i += step) {
-        p.assign(a.begin(), a.begin() + i);
-        double outliers = 0;
-        for (int k = i; k < nb; ++k) outliers += a[k];
-        p[i - 1] += outliers;
-        // Quantize the clipped slice a[0..i) (without the outliers) into `levels` chunks, spreading
-        // each chunk's mass over the bins where P is nonzero.
-        q.assign(i, 0.0);
+    std::vector<double> sum(nb + 1, 0), xlogx(nb + 1, 0);
+    std::vector<int> nz(nb + 1, 0);
+    for (int k = 0; k < nb; ++k) {
+        sum[k + 1] = sum[k] + a[k];
+        xlogx[k + 1] = xlogx[k] + (a[k] > 0 ? a[k] * std::log(a[k]) : 0.0);
+        nz[k + 1] = nz[k] + (a[k] > 0);
+    }
+    const double total = sum[nb];
+    auto kl_at = [&](int i) {
+        const double outliers = total - sum[i];
+        const double last = a[i - 1] + outliers;  // P's last bin
+        // Sum over chunks of P_j log(P_j-ish) terms; q_k = A_j / nz_j / qs on P's nonzero bins.
+        double qs = 0, pn = 0;
+        double acc = 0;    // over chunks where Q has mass: sum_k p_k log p_k - sum_j P_j log(A_j / nz_j)
+        double empty = 0;  // P mass in a chunk where Q has none (only the outliers in the last bin)
         for (int j = 0; j < levels; ++j) {
             int s = (int)((int64_t)i * j / levels), e = (int)((int64_t)i * (j + 1) / levels);
-            double total = 0;
-            int nz = 0;
-            for (int k = s; k < e; ++k) {
-                total += a[k];
-                nz += p[k] != 0;
+            double A = sum[e] - sum[s];
+            double Pj = A;
+            int nzj = nz[e] - nz[s];
+            double plogp = xlogx[e] - xlogx[s];
+            if (e == i) {  // the chunk holding P's last bin
+                double al = a[i - 1];
+                plogp += (last > 0 ? last * std::log(last) : 0.0) - (al > 0 ? al * std::log(al) : 0.0);
+                Pj += outliers;
+                nzj += (al == 0 && last > 0);
             }
-            if (nz == 0) continue;
-            for (int k = s; k < e; ++k)
-                if (p[k] != 0) q[k] = total / nz;
+            if (nzj == 0) continue;
+            if (A <= 0) {
+                empty += Pj;
+                continue;
+            }
+            qs += A;
+            pn += Pj;
+            acc += plogp - Pj * std::log(A / nzj);
         }
-        double ps = 0, qs = 0;
-        for (int k = 0; k < i; ++k) {
-            ps += p[k];
-            qs += q[k];
-        }
-        if (ps == 0 || qs == 0) continue;
-        double kl = 0;
-        for (int k = 0; k < i; ++k) {
-            if (p[k] == 0) continue;
-            double pk = p[k] / ps, qk = q[k] / qs;
-            kl += qk > 0 ? pk * std::log(pk / qk) : pk * std::log(pk / 1e-12);
-        }
+        // Where Q is empty it is smoothed to probability eps (as TensorRT's reference does).
+        const double eps = 1e-4;
+        double kl = acc / total + (pn / total) * (std::log(qs) - std::log(total));
+        if (empty > 0) kl += (empty / total) * std::log((empty / total) / eps);
+        return kl;
+    };
+    // Coarse search over at most ~256 candidates, then every bin around the best one.
+    const int step = std::max(1, (nb - levels) / 256);
+    double best_kl = std::numeric_limits<double>::infinity();
+    int best_i = nb;
+    for (int i = levels; i <= nb; i += step) {
+        double kl = kl_at(i);
         if (kl < best_kl) {
             best_kl = kl;
             best_i = i;
         }
     }
+    if (step > 1) {
+        int lo = std::max(levels, best_i - step), hi = std::min(nb, best_i + step);
+        for (int i = lo; i <= hi; ++i) {
+            double kl = kl_at(i);
+            if (kl < best_kl) {
+                best_kl = kl;
+                best_i = i;
+            }
+        }
+    }
     return best_i * w;
 }
 
-double mse_range(const Histogram& h, double& lo_out, double& hi_out) {
+// Range [lo, hi] minimizing the expected squared error of 8-bit quantization over the histogram
+// (bin centres): clipping error outside, step^2/12 inside. O(log bins) per candidate with prefix sums.
+void mse_range(const Histogram& h, double& lo_out, double& hi_out) {
     const auto& b = h.bins();
-    int first = 0, last = Histogram::kBins - 1;
-    while (first < last && b[first] == 0) ++first;
-    while (last > first && b[last] == 0) --last;
+    const int B = Histogram::kBins;
+    std::vector<double> n(B + 1, 0), s1(B + 1, 0), s2(B + 1, 0), centre(B);
+    for (int i = 0; i < B; ++i) {
+        double c = h.edge(i) + 0.5 * h.bin_width();
+        centre[i] = c;
+        n[i + 1] = n[i] + (double)b[i];
+        s1[i + 1] = s1[i] + (double)b[i] * c;
+        s2[i + 1] = s2[i] + (double)b[i] * c * c;
+    }
+    // Bins [0, k) have centres < x: the first bin whose centre is >= x.
+    auto split = [&](double x) { return (int)(std::lower_bound(centre.begin(), centre.end(), x) - centre.begin()); };
     const double amax = std::max(std::fabs((double)h.min()), std::fabs((double)h.max()));
     double best = std::numeric_limits<double>::infinity();
     lo_out = h.min();
     hi_out = h.max();
-    const int candidates = 256;
+    const int candidates = 512;
     for (int k = 1; k <= candidates; ++k) {
         double t = amax * k / candidates;
         double lo = std::min(0.0, std::max((double)h.min(), -t)), hi = std::max(0.0, std::min((double)h.max(), t));
         double step = (hi - lo) / 255.0;
         if (step <= 0) continue;
-        double err = 0, noise = step * step / 12.0;
-        for (int i = first; i <= last; ++i) {
-            if (!b[i]) continue;
-            double c = h.edge(i) + 0.5 * h.bin_width();
-            double e = c < lo ? (lo - c) * (lo - c) : c > hi ? (c - hi) * (c - hi) : noise;
-            err += (double)b[i] * e;
-        }
+        int a = split(lo), z = split(hi);  // below: [0, a); inside: [a, z'); above: centres > hi
+        while (z < B && centre[z] <= hi) ++z;
+        double below = lo * lo * n[a] - 2 * lo * s1[a] + s2[a];
+        double na = n[B] - n[z], sa = s1[B] - s1[z], qa = s2[B] - s2[z];
+        double above = qa - 2 * hi * sa + hi * hi * na;
+        double inside = (n[z] - n[a]) * step * step / 12.0;
+        double err = below + above + inside;
         if (err < best) {
             best = err;
             lo_out = lo;
             hi_out = hi;
         }
     }
-    return best;
 }
 
 double quantile(const Histogram& h, double q) {

@@ -42,7 +42,11 @@ std::string CalibrationTable::to_json() const {
     j["method"] = method_name(method);
     j["percentile"] = percentile;
     j["histogram_bins"] = Histogram::kBins;
-    json ts = json::object();
+    // One line per tensor: readable in a diff, and compact (histograms are long arrays).
+    std::string out = "{\n";
+    for (auto it = j.begin(); it != j.end(); ++it) out += "  " + json(it.key()).dump() + ": " + it.value().dump() + ",\n";
+    out += "  \"tensors\": {";
+    bool first = true;
     for (const auto& [name, h] : tensors) {
         json t;
         t["count"] = h.count();
@@ -67,10 +71,11 @@ std::string CalibrationTable::to_json() const {
             t["ranges"] = r;
             t["chosen"] = range_json(compute_range(h, method, percentile));
         }
-        ts[name] = t;
+        out += (first ? "\n    " : ",\n    ") + json(name).dump() + ": " + t.dump();
+        first = false;
     }
-    j["tensors"] = ts;
-    return j.dump(1) + "\n";
+    out += "\n  }\n}\n";
+    return out;
 }
 
 void CalibrationTable::write(const std::string& path) const { write_file_atomic(path, to_json()); }

@@ -85,11 +85,11 @@ TEST_CASE("BatchNormalization folds into Conv and Gemm with the same outputs", "
             graph::Model m = test::model(13);
             auto& g = m.graph;
             const int64_t C = 4;
-            Shape xs = op == "Gemm" ? Shape{2, 3} : Shape{1, 3, 5, 5};
+            Shape xs = op == "Gemm" ? Shape{2, 3} : op == "Conv" ? Shape{1, 3, 5, 5} : Shape{1, 4, 5, 5};
             g.inputs.push_back(test::value("x", xs));
             g.outputs.push_back(graph::ValueInfo{"y", DType::F32, false, {}});
             if (op == "Conv") g.initializers["W"] = test::random_tensor({C, 3, 3, 3}, 2);
-            if (op == "ConvTranspose") g.initializers["W"] = test::random_tensor({3, C / 2, 3, 3}, 2);
+            if (op == "ConvTranspose") g.initializers["W"] = test::random_tensor({4, C / 2, 3, 3}, 2);
             if (op == "Gemm") g.initializers["W"] = test::random_tensor({C, 3}, 2);
             g.initializers["B"] = test::random_tensor({C}, 3);
             g.initializers["scale"] = test::random_tensor({C}, 4, 0.5f, 2.0f);

@@ -18,6 +18,9 @@ void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, 
 
 namespace {
 
+// Hot loops are built twice, for AVX2+FMA and for the baseline, and picked at load time.
+#define HQ_CPU_CLONES __attribute__((target_clones("arch=haswell", "default")))
+
 constexpr int64_t kColBudget = int64_t(1) << 21;  // elements of the im2col / col2im buffer per tile
 
 struct Geom {
@@ -131,11 +134,11 @@ void im2col(const T* x, int64_t cg, const Geom& g, int64_t r0, int64_t r1, T* co
 // Adds the taps of one input row to the output row interior [lo, hi), where every kw tap is inside the
 // input: y[ow] += sum_kw w[kw] * x[ow * SW + kw * dw]. KW/SW > 0 are compile-time, 0 = runtime value.
 template <typename T, int KW, int SW>
-void dw_row(T* __restrict y, const T* __restrict x, const T* __restrict w, int64_t lo, int64_t hi, int64_t kw_n,
-            int64_t sw, int64_t dw) {
-    const int64_t kn = KW > 0 ? KW : kw_n, st = SW > 0 ? SW : sw;
+inline void dw_row(T* __restrict y, const T* __restrict x, const T* __restrict w, int64_t lo, int64_t hi, int64_t kw_n,
+                   int64_t sw, int64_t dw) {
+    const int64_t st = SW > 0 ? SW : sw;
     if constexpr (KW > 0) {
-        T wr[KW > 0 ? KW : 1];
+        T wr[KW];
         for (int k = 0; k < KW; ++k) wr[k] = w[k];
         for (int64_t ow = lo; ow < hi; ++ow) {
             T acc = y[ow];
@@ -143,10 +146,46 @@ void dw_row(T* __restrict y, const T* __restrict x, const T* __restrict w, int64
             y[ow] = acc;
         }
     } else {
-        for (int64_t k = 0; k < kn; ++k) {
+        for (int64_t k = 0; k < kw_n; ++k) {
             const T wv = w[k];
             const T* xs = x + k * dw;
             for (int64_t ow = lo; ow < hi; ++ow) y[ow] += wv * xs[ow * st];
+        }
+    }
+}
+
+// One depthwise output plane. [ilo, ihi): output columns where every kw tap lands inside the input row.
+template <typename T, int KW, int SW>
+HQ_CPU_CLONES void dw_plane(const T* xp, const T* wp, T bias, T* yp, const Geom& g, int64_t ilo, int64_t ihi) {
+    const int64_t H = g.in[1], W = g.in[2], OW = g.out[2], kw_n = g.k[2], sw = g.s[2], dw = g.d[2];
+    std::fill(yp, yp + g.out_size(), bias);
+    for (int64_t od = 0; od < g.out[0]; ++od) {
+        for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+            T* yrow = yp + (od * g.out[1] + oh) * OW;
+            for (int64_t kd = 0; kd < g.k[0]; ++kd) {
+                const int64_t id = od * g.s[0] - g.pb[0] + kd * g.d[0];
+                if (id < 0 || id >= g.in[0]) continue;
+                for (int64_t kh = 0; kh < g.k[1]; ++kh) {
+                    const int64_t ih = oh * g.s[1] - g.pb[1] + kh * g.d[1];
+                    if (ih < 0 || ih >= H) continue;
+                    const T* xrow = xp + (id * H + ih) * W;
+                    const T* wrow = wp + (kd * g.k[1] + kh) * kw_n;
+                    // Interior: fused taps; x is addressed from the first tap of column 0.
+                    if (ihi > ilo) dw_row<T, KW, SW>(yrow, xrow - g.pb[2], wrow, ilo, ihi, kw_n, sw, dw);
+                    // Borders [0, ilo) and [ihi, OW): per-column bounds checks.
+                    for (int64_t side = 0; side < 2; ++side) {
+                        const int64_t o0 = side == 0 ? 0 : std::max(ihi, ilo), o1 = side == 0 ? ilo : OW;
+                        for (int64_t ow = o0; ow < o1; ++ow) {
+                            T acc = 0;
+                            for (int64_t kw = 0; kw < kw_n; ++kw) {
+                                const int64_t iw = ow * sw - g.pb[2] + kw * dw;
+                                if (iw >= 0 && iw < W) acc += wrow[kw] * xrow[iw];
+                            }
+                            yrow[ow] += acc;
+                        }
+                    }
+                }
+            }
         }
     }
 }
@@ -157,8 +196,7 @@ template <typename T>
 void conv_depthwise(const T* x, const T* w, const T* bias, T* y, int64_t n_batch, int64_t c_in, int64_t m_out,
                     const Geom& g) {
     const int64_t mult = m_out / c_in, is = g.in_size(), os = g.out_size(), kvol = g.kvol();
-    const int64_t H = g.in[1], W = g.in[2], OW = g.out[2], KW = g.k[2], sw = g.s[2], dw = g.d[2];
-    // Interior [ilo, ihi) of output columns where all kw taps land inside the row.
+    const int64_t W = g.in[2], OW = g.out[2], KW = g.k[2], sw = g.s[2], dw = g.d[2];
     int64_t ilo = 0, ihi = OW;
     for (int64_t kw = 0; kw < KW; ++kw) {
         int64_t lo, hi;
@@ -167,47 +205,17 @@ void conv_depthwise(const T* x, const T* w, const T* bias, T* y, int64_t n_batch
         ihi = std::min(ihi, hi);
     }
     if (ihi < ilo) ihi = ilo;
-    using RowFn = void (*)(T*, const T*, const T*, int64_t, int64_t, int64_t, int64_t, int64_t);
-    RowFn row_fn = dw_row<T, 0, 0>;
-    if (KW == 3 && sw == 1) row_fn = dw_row<T, 3, 1>;
-    else if (KW == 3 && sw == 2) row_fn = dw_row<T, 3, 2>;
-    else if (KW == 5 && sw == 1) row_fn = dw_row<T, 5, 1>;
-    else if (KW == 5 && sw == 2) row_fn = dw_row<T, 5, 2>;
-    else if (KW == 7 && sw == 1) row_fn = dw_row<T, 7, 1>;
+    using PlaneFn = void (*)(const T*, const T*, T, T*, const Geom&, int64_t, int64_t);
+    PlaneFn plane = dw_plane<T, 0, 0>;
+    if (KW == 3 && sw == 1) plane = dw_plane<T, 3, 1>;
+    else if (KW == 3 && sw == 2) plane = dw_plane<T, 3, 2>;
+    else if (KW == 5 && sw == 1) plane = dw_plane<T, 5, 1>;
+    else if (KW == 5 && sw == 2) plane = dw_plane<T, 5, 2>;
+    else if (KW == 7 && sw == 1) plane = dw_plane<T, 7, 1>;
     parallel_for(n_batch * m_out, 1, [&](int64_t b, int64_t e) {
         for (int64_t p = b; p < e; ++p) {
             const int64_t n = p / m_out, m = p % m_out;
-            const T* xp = x + (n * c_in + m / mult) * is;
-            const T* wp = w + m * kvol;
-            T* yp = y + p * os;
-            std::fill(yp, yp + os, bias ? bias[m] : T(0));
-            for (int64_t od = 0; od < g.out[0]; ++od) {
-                for (int64_t oh = 0; oh < g.out[1]; ++oh) {
-                    T* yrow = yp + (od * g.out[1] + oh) * OW;
-                    for (int64_t kd = 0; kd < g.k[0]; ++kd) {
-                        const int64_t id = od * g.s[0] - g.pb[0] + kd * g.d[0];
-                        if (id < 0 || id >= g.in[0]) continue;
-                        for (int64_t kh = 0; kh < g.k[1]; ++kh) {
-                            const int64_t ih = oh * g.s[1] - g.pb[1] + kh * g.d[1];
-                            if (ih < 0 || ih >= H) continue;
-                            const T* xrow = xp + (id * H + ih) * W;
-                            const T* wrow = wp + (kd * g.k[1] + kh) * KW;
-                            // Interior: fused taps; x is addressed from the first tap of column 0.
-                            if (ihi > ilo) row_fn(yrow, xrow - g.pb[2], wrow, ilo, ihi, KW, sw, dw);
-                            // Borders: per-column bounds checks.
-                            for (int64_t ow = 0; ow < OW; ow = (ow + 1 == ilo && ihi > ilo) ? ihi : ow + 1) {
-                                if (ow >= ilo && ow < ihi) continue;
-                                T acc = 0;
-                                for (int64_t kw = 0; kw < KW; ++kw) {
-                                    const int64_t iw = ow * sw - g.pb[2] + kw * dw;
-                                    if (iw >= 0 && iw < W) acc += wrow[kw] * xrow[iw];
-                                }
-                                yrow[ow] += acc;
-                            }
-                        }
-                    }
-                }
-            }
+            plane(x + (n * c_in + m / mult) * is, w + m * kvol, bias ? bias[m] : T(0), y + p * os, g, ilo, ihi);
         }
     });
 }

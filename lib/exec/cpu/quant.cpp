@@ -13,6 +13,15 @@ namespace {
 
 constexpr int64_t kGrain = 16384;
 
+// Round half to even, vectorizable: clamps to +-2^22 first (every quantized range saturates well inside it; NaN goes
+// low), then adds and subtracts 1.5 * 2^23 so the FPU's default rounding does the work.
+inline float round_even(float v) {
+    constexpr float lim = 4194304.0f, magic = 12582912.0f;
+    v = v >= -lim ? v : -lim;
+    v = v <= lim ? v : lim;
+    return (v + magic) - magic;
+}
+
 bool is_quant_type(DType t) {
     return t == DType::U8 || t == DType::I8 || t == DType::U16 || t == DType::I16;
 }
@@ -142,8 +151,8 @@ void k_quantize(KernelContext& c) {
             L.walk([&](int64_t xo, int64_t pb, int64_t step, int64_t len) {
                 for (int64_t i = 0; i < len; ++i) {
                     const int64_t pi = pb + i * step;
-                    float v = std::nearbyint((float)px[xo + i] / ps[pi]) + (float)zp[pi];
-                    v = v >= qmin ? v : qmin;  // NaN saturates low
+                    float v = round_even((float)px[xo + i] / ps[pi]) + (float)zp[pi];
+                    v = v >= qmin ? v : qmin;
                     v = v <= qmax ? v : qmax;
                     py[xo + i] = (Q)v;
                 }
@@ -216,7 +225,7 @@ void k_dynamic_quantize(KernelContext& c) {
     uint8_t* py = y.data<uint8_t>();
     parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
         for (int64_t i = b; i < e; ++i) {
-            float v = scale != 0 ? std::nearbyint(px[i] / scale) + zp : zp;
+            float v = scale != 0 ? round_even(px[i] / scale) + zp : zp;
             v = v >= 0.0f ? v : 0.0f;
             v = v <= 255.0f ? v : 255.0f;
             py[i] = (uint8_t)v;

@@ -290,32 +290,48 @@ void k_softmax(KernelContext& c) {
         using T = decltype(tag);
         const T* px = s.t.data<T>();
         T* py = y.data<T>();
+        // Columns g = (o, i) in chunks; a chunk is cut at o boundaries into runs of contiguous i, processed together
+        // so every pass over j reads contiguous memory.
         parallel_for(outer * inner, std::max<int64_t>(1, kGrain / n), [&](int64_t b, int64_t e) {
-            for (int64_t g = b; g < e; ++g) {
-                const int64_t o = g / inner, i = g % inner;
-                const T* q = px + o * n * inner + i;
-                T* w = py + o * n * inner + i;
-                T m = q[0];
-                int64_t mi = 0;
-                for (int64_t j = 1; j < n; ++j)
-                    if (q[j * inner] > m) m = q[j * inner], mi = j;
+            std::vector<T> m;
+            std::vector<int64_t> mi;
+            std::vector<double> sum;
+            for (int64_t g = b; g < e;) {
+                const int64_t o = g / inner, i0 = g % inner, len = std::min(inner - i0, e - g);
+                const T* q = px + o * n * inner + i0;
+                T* w = py + o * n * inner + i0;
+                m.assign(q, q + len);
+                mi.assign(len, 0);
+                for (int64_t j = 1; j < n; ++j) {
+                    const T* qj = q + j * inner;
+                    for (int64_t k = 0; k < len; ++k)
+                        if (qj[k] > m[k]) m[k] = qj[k], mi[k] = j;
+                }
                 if constexpr (M == SMode::Hardmax) {
-                    for (int64_t j = 0; j < n; ++j) w[j * inner] = T(j == mi ? 1 : 0);
+                    for (int64_t j = 0; j < n; ++j)
+                        for (int64_t k = 0; k < len; ++k) w[j * inner + k] = T(j == mi[k] ? 1 : 0);
                 } else {
-                    double sum = 0;
+                    sum.assign(len, 0.0);
                     for (int64_t j = 0; j < n; ++j) {
-                        const T ev = std::exp(q[j * inner] - m);
-                        if constexpr (M == SMode::Softmax) w[j * inner] = ev;
-                        sum += ev;
+                        const T* qj = q + j * inner;
+                        T* wj = w + j * inner;
+                        for (int64_t k = 0; k < len; ++k) {
+                            const T ev = std::exp(qj[k] - m[k]);
+                            if constexpr (M == SMode::Softmax) wj[k] = ev;
+                            sum[k] += ev;
+                        }
                     }
                     if constexpr (M == SMode::Softmax) {
-                        const T inv = T(1.0 / sum);
-                        for (int64_t j = 0; j < n; ++j) w[j * inner] *= inv;
+                        for (int64_t k = 0; k < len; ++k) sum[k] = 1.0 / sum[k];
+                        for (int64_t j = 0; j < n; ++j)
+                            for (int64_t k = 0; k < len; ++k) w[j * inner + k] *= T(sum[k]);
                     } else {
-                        const T ls = T(std::log(sum));
-                        for (int64_t j = 0; j < n; ++j) w[j * inner] = q[j * inner] - m - ls;
+                        for (int64_t k = 0; k < len; ++k) sum[k] = std::log(sum[k]);
+                        for (int64_t j = 0; j < n; ++j)
+                            for (int64_t k = 0; k < len; ++k) w[j * inner + k] = q[j * inner + k] - m[k] - T(sum[k]);
                     }
                 }
+                g += len;
             }
         });
     };
