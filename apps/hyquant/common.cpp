@@ -57,7 +57,23 @@ graph::Model load_and_prepare(const std::string& path, const std::map<std::strin
         HQ_CHECK(found, path, ": --shape names '", name, "', which is not an input of the model");
     }
     onnx_io::infer_shapes(m);
-    if (run_passes) {
+    if (!run_passes) {
+        // Shapes behind Shape->Gather->Concat->Reshape chains: fold constants on a copy, infer there,
+        // and take the shapes back (names are kept by constant folding), leaving the graph as loaded.
+        graph::Model folded = m;
+        graph::PassContext ctx;
+        ctx.evaluate = exec::cpu::evaluate_node;
+        if (graph::fold_constants(folded, ctx)) {
+            onnx_io::infer_shapes(folded);
+            for (const auto& [name, vi] : folded.graph.value_info) {
+                auto it = m.graph.value_info.find(name);
+                if (it == m.graph.value_info.end() || !it->second.static_shape()) m.graph.value_info[name] = vi;
+            }
+            for (size_t i = 0; i < m.graph.outputs.size(); ++i)
+                if (!m.graph.outputs[i].static_shape() && folded.graph.outputs[i].has_shape)
+                    m.graph.outputs[i] = folded.graph.outputs[i];
+        }
+    } else {
         graph::PassContext ctx;
         ctx.evaluate = exec::cpu::evaluate_node;
         graph::run_pipeline(m, ctx);

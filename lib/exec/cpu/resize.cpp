@@ -13,6 +13,9 @@ namespace hq::exec::cpu {
 
 namespace {
 
+// Hot loops are built twice, for AVX2+FMA and for the baseline, and picked at load time.
+#define HQ_CPU_CLONES __attribute__((target_clones("arch=haswell", "default")))
+
 enum class Mode { Nearest, Linear, Cubic };
 enum class Coord { HalfPixel, HalfPixelSymmetric, PytorchHalfPixel, AlignCorners, Asymmetric, TfHalfPixelForNN,
                    TfCropAndResize };
@@ -305,6 +308,30 @@ void gather_nearest(const E* x, E* y, const Shape& xs, const Shape& ys, const st
     });
 }
 
+// Output rows [b, e) of a pass: row oj = (o, j) is sum_t w[j, t] * input row (o, idx[j, t]), `inner` wide.
+HQ_CPU_CLONES void resize_rows(const float* xp, float* yp, int64_t b, int64_t e, int64_t lin, int64_t lout,
+                               int64_t inner, int64_t taps, const int64_t* idx, const float* w) {
+    for (int64_t oj = b; oj < e; ++oj) {
+        const int64_t o = oj / lout, j = oj % lout;
+        const float* src = xp + o * lin * inner;
+        const int64_t* ix = idx + j * taps;
+        const float* wx = w + j * taps;
+        float* dst = yp + oj * inner;
+        if (inner == 1) {
+            float acc = 0;
+            for (int64_t t = 0; t < taps; ++t) acc += wx[t] * src[ix[t]];
+            dst[0] = acc;
+            continue;
+        }
+        for (int64_t t = 0; t < taps; ++t) {
+            const float wv = wx[t];
+            if (wv == 0.f) continue;
+            const float* sr = src + ix[t] * inner;
+            for (int64_t i = 0; i < inner; ++i) dst[i] += wv * sr[i];
+        }
+    }
+}
+
 // One separable pass over `axis` of a float32 tensor.
 Tensor resize_axis(const Tensor& x, int64_t axis, int64_t lout, const AxisMap& m) {
     Shape ys = x.shape();
@@ -316,27 +343,8 @@ Tensor resize_axis(const Tensor& x, int64_t axis, int64_t lout, const AxisMap& m
     for (int64_t a = axis + 1; a < (int64_t)ys.size(); ++a) inner *= ys[a];
     const float* xp = x.data<float>();
     float* yp = y.data<float>();
-    const int64_t taps = m.taps;
-    parallel_for(outer * lout, std::max<int64_t>(1, 4096 / (inner * taps)), [&](int64_t b, int64_t e) {
-        for (int64_t oj = b; oj < e; ++oj) {
-            const int64_t o = oj / lout, j = oj % lout;
-            const float* src = xp + o * lin * inner;
-            const int64_t* ix = &m.idx[j * taps];
-            const float* wx = &m.w[j * taps];
-            float* dst = yp + oj * inner;
-            if (inner == 1) {
-                float acc = 0;
-                for (int64_t t = 0; t < taps; ++t) acc += wx[t] * src[ix[t]];
-                dst[0] = acc;
-                continue;
-            }
-            for (int64_t t = 0; t < taps; ++t) {
-                const float wv = wx[t];
-                if (wv == 0.f) continue;
-                const float* sr = src + ix[t] * inner;
-                for (int64_t i = 0; i < inner; ++i) dst[i] += wv * sr[i];
-            }
-        }
+    parallel_for(outer * lout, std::max<int64_t>(1, 4096 / (inner * m.taps)), [&](int64_t b, int64_t e) {
+        resize_rows(xp, yp, b, e, lin, lout, inner, m.taps, m.idx.data(), m.w.data());
     });
     return y;
 }
