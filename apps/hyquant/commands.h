@@ -16,6 +16,7 @@ using Action = std::function<int()>;
 void add_inspect(CLI::App& app, Action& action);
 void add_infer(CLI::App& app, Action& action);
 void add_calibrate(CLI::App& app, Action& action);
+void add_quantize(CLI::App& app, Action& action);
 
 // "x=1x3x48x192" -> {"x", {1,3,48,192}}; throws hq::Error on a malformed value.
 std::pair<std::string, Shape> parse_shape_arg(const std::string& s);

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
     hq::app::add_infer(app, action);
     hq::app::add_calibrate(app, action);
 
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -1,14 +1,94 @@
 #include "core/threads.h"
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 namespace hq {
 
-static int g_threads = 2;
+namespace {
+
+int g_threads = 2;
+thread_local bool t_in_parallel = false;
+
+// Persistent workers: creating threads per call costs tens of microseconds, more than many small
+// CNN layers take. One job at a time; the caller runs chunks too.
+class Pool {
+public:
+    explicit Pool(int workers) {
+        for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { loop(); });
+    }
+    ~Pool() {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            stop_ = true;
+        }
+        cv_.notify_all();
+        for (auto& t : threads_) t.join();
+    }
+    int size() const { return (int)threads_.size(); }
+
+    // Runs job(c) for c in [0, chunks); returns when all are done.
+    void run(int64_t chunks, const std::function<void(int64_t)>& job) {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            job_ = &job;
+            chunks_ = chunks;
+            next_.store(0);
+            pending_ = chunks;
+            ++generation_;
+        }
+        cv_.notify_all();
+        work();
+        std::unique_lock<std::mutex> lk(mu_);
+        done_cv_.wait(lk, [&] { return pending_ == 0; });
+        job_ = nullptr;
+    }
+
+private:
+    void work() {
+        t_in_parallel = true;
+        for (;;) {
+            int64_t c = next_.fetch_add(1);
+            if (c >= chunks_) break;
+            (*job_)(c);
+            std::lock_guard<std::mutex> lk(mu_);
+            if (--pending_ == 0) done_cv_.notify_all();
+        }
+        t_in_parallel = false;
+    }
+    void loop() {
+        uint64_t seen = 0;
+        for (;;) {
+            {
+                std::unique_lock<std::mutex> lk(mu_);
+                cv_.wait(lk, [&] { return stop_ || (generation_ != seen && job_ != nullptr); });
+                if (stop_) return;
+                seen = generation_;
+            }
+            work();
+        }
+    }
+
+    std::vector<std::thread> threads_;
+    std::mutex mu_;
+    std::condition_variable cv_, done_cv_;
+    const std::function<void(int64_t)>* job_ = nullptr;
+    int64_t chunks_ = 0, pending_ = 0;
+    std::atomic<int64_t> next_{0};
+    uint64_t generation_ = 0;
+    bool stop_ = false;
+};
+
+std::mutex g_pool_mu;
+std::unique_ptr<Pool> g_pool;
+
+}  // namespace
 
 void set_num_threads(int n) { g_threads = std::max(1, n); }
 int num_threads() { return g_threads; }
@@ -16,26 +96,25 @@ int num_threads() { return g_threads; }
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
     if (n <= 0) return;
     int64_t chunks = std::min<int64_t>(g_threads, n / std::max<int64_t>(grain, 1));
-    if (chunks <= 1) {
+    // Nested calls, and calls while another thread holds the pool, run inline.
+    std::unique_lock<std::mutex> lk(g_pool_mu, std::defer_lock);
+    if (chunks <= 1 || t_in_parallel || !lk.try_lock()) {
         fn(0, n);
         return;
     }
+    if (!g_pool || g_pool->size() != g_threads - 1) g_pool = std::make_unique<Pool>(g_threads - 1);
     std::exception_ptr err;
-    std::mutex mu;
-    auto run = [&](int64_t c) {
+    std::mutex err_mu;
+    std::function<void(int64_t)> job = [&](int64_t c) {
         int64_t b = n * c / chunks, e = n * (c + 1) / chunks;
         try {
             fn(b, e);
         } catch (...) {
-            std::lock_guard<std::mutex> lk(mu);
+            std::lock_guard<std::mutex> l(err_mu);
             if (!err) err = std::current_exception();
         }
     };
-    std::vector<std::thread> ts;
-    ts.reserve(chunks - 1);
-    for (int64_t c = 1; c < chunks; ++c) ts.emplace_back(run, c);
-    run(0);
-    for (auto& t : ts) t.join();
+    g_pool->run(chunks, job);
     if (err) std::rethrow_exception(err);
 }
 

@@ -327,7 +327,8 @@ void graph_to_proto(const graph::Graph& g, onnx::GraphProto* gp) {
     for (const auto& v : g.inputs) value_info_to_proto(v, gp->add_input());
     for (const auto& v : g.outputs) value_info_to_proto(v, gp->add_output());
     for (const auto& [k, v] : g.value_info) {
-        if (g.is_graph_output(k) || v.dtype == DType::Undefined) continue;
+        // The checker requires a shape on main-graph value infos: entries of unknown rank are left out.
+        if (g.is_graph_output(k) || v.dtype == DType::Undefined || !v.has_shape) continue;
         value_info_to_proto(v, gp->add_value_info());
     }
 }

@@ -48,8 +48,7 @@ Tensor ref_conv(const Tensor& x, const Tensor& w, const Tensor& b, const ConvCas
         pe(c.pads.begin() + (c.pads.empty() ? 0 : ns), c.pads.end());
     const Sp pbs(pb, ns, 0), pes(pe, ns, 0);
     Sp out(x.shape(), 2);
-    for (int i = 0; i < 3; ++i)
-        out.v[i] = (in.v[i] + pbs.v[i] + pes.v[i] - (k.v[i] - 1) * d.v[i] - 1) / s.v[i] + 1;
+    for (int i = 0; i < 3; ++i) out.v[i] = (in.v[i] + pbs.v[i] + pes.v[i] - (k.v[i] - 1) * d.v[i] - 1) / s.v[i] + 1;
     const int64_t N = x.dim(0), C = x.dim(1), M = w.dim(0), cg = C / c.group, mg = M / c.group;
     Shape ys = {N, M};
     for (size_t i = 0; i < ns; ++i) ys.push_back(out.v[3 - ns + i]);
@@ -76,7 +75,8 @@ Tensor ref_conv(const Tensor& x, const Tensor& w, const Tensor& b, const ConvCas
                                             iw >= in.v[2])
                                             continue;
                                         const int64_t c_in = g * cg + ci;
-                                        acc += (double)xp[(((n * C + c_in) * in.v[0] + id) * in.v[1] + ih) * in.v[2] + iw] *
+                                        acc += (double)
+                                                   xp[(((n * C + c_in) * in.v[0] + id) * in.v[1] + ih) * in.v[2] + iw] *
                                                wp[(((m * cg + ci) * k.v[0] + kd) * k.v[1] + kh) * k.v[2] + kw];
                                     }
                         yp[o] = (float)acc;
@@ -86,8 +86,7 @@ Tensor ref_conv(const Tensor& x, const Tensor& w, const Tensor& b, const ConvCas
 
 Tensor ref_conv_transpose(const Tensor& x, const Tensor& w, const Tensor& b, const ConvCase& c) {
     const size_t ns = x.rank() - 2;
-    const Sp in(x.shape(), 2), k(w.shape(), 2), s(c.strides, ns, 1), d(c.dilations, ns, 1),
-        op(c.output_padding, ns, 0);
+    const Sp in(x.shape(), 2), k(w.shape(), 2), s(c.strides, ns, 1), d(c.dilations, ns, 1), op(c.output_padding, ns, 0);
     std::vector<int64_t> pb(c.pads.begin(), c.pads.begin() + (c.pads.empty() ? 0 : ns)),
         pe(c.pads.begin() + (c.pads.empty() ? 0 : ns), c.pads.end());
     const Sp pbs(pb, ns, 0), pes(pe, ns, 0);
@@ -153,14 +152,14 @@ std::vector<Tensor> eval(const std::string& op, std::vector<Tensor> in, std::map
 TEST_CASE("cpu Conv matches direct loops on every path", "[cpu][conv]") {
     const std::vector<ConvCase> cases = {
         {{1, 3, 9, 11}, {4, 3, 3, 3}, 1, {1, 1}, {}, {1, 1, 1, 1}},
-        {{2, 8, 7, 7}, {6, 8, 1, 1}},                                          // pointwise GEMM
-        {{1, 8, 8, 8}, {6, 8, 1, 1}, 1, {2, 2}},                               // strided 1x1 through im2col
-        {{2, 6, 10, 9}, {6, 1, 3, 3}, 6, {2, 1}, {1, 2}, {1, 2, 0, 1}},        // depthwise
-        {{1, 4, 10, 9}, {8, 1, 3, 3}, 4, {1, 1}, {}, {1, 1, 1, 1}},            // depthwise, multiplier 2
-        {{1, 8, 9, 9}, {12, 2, 3, 3}, 4, {2, 2}, {2, 2}, {2, 0, 1, 3}},        // groups
-        {{2, 5, 17}, {7, 5, 4}, 1, {3}, {2}, {3, 1}},                          // 1-D
+        {{2, 8, 7, 7}, {6, 8, 1, 1}},                                                     // pointwise GEMM
+        {{1, 8, 8, 8}, {6, 8, 1, 1}, 1, {2, 2}},                                          // strided 1x1 through im2col
+        {{2, 6, 10, 9}, {6, 1, 3, 3}, 6, {2, 1}, {1, 2}, {1, 2, 0, 1}},                   // depthwise
+        {{1, 4, 10, 9}, {8, 1, 3, 3}, 4, {1, 1}, {}, {1, 1, 1, 1}},                       // depthwise, multiplier 2
+        {{1, 8, 9, 9}, {12, 2, 3, 3}, 4, {2, 2}, {2, 2}, {2, 0, 1, 3}},                   // groups
+        {{2, 5, 17}, {7, 5, 4}, 1, {3}, {2}, {3, 1}},                                     // 1-D
         {{1, 4, 5, 6, 7}, {3, 4, 2, 3, 2}, 1, {1, 2, 1}, {1, 1, 2}, {1, 0, 1, 0, 1, 1}},  // 3-D
-        {{1, 64, 96, 96}, {16, 64, 3, 3}, 1, {1, 1}, {}, {1, 1, 1, 1}},        // im2col in several tiles
+        {{1, 64, 96, 96}, {16, 64, 3, 3}, 1, {1, 1}, {}, {1, 1, 1, 1}},                   // im2col in several tiles
     };
     uint32_t seed = 1;
     for (const auto& c : cases) {
@@ -207,8 +206,11 @@ TEST_CASE("cpu pooling: ceil_mode, padding counts, indices", "[cpu][pool]") {
     for (int i = 0; i < 16; ++i) x.data<float>()[i] = (float)i;
     // 3x3 stride 2, pads 1, ceil: out 3x3 (the last window starts inside the input).
     auto avg = eval("AveragePool", {x},
-                    {{"kernel_shape", attr_ints({3, 3})}, {"strides", attr_ints({2, 2})},
-                     {"pads", attr_ints({1, 1, 1, 1})}, {"ceil_mode", attr_i(1)}, {"count_include_pad", attr_i(1)}});
+                    {{"kernel_shape", attr_ints({3, 3})},
+                     {"strides", attr_ints({2, 2})},
+                     {"pads", attr_ints({1, 1, 1, 1})},
+                     {"ceil_mode", attr_i(1)},
+                     {"count_include_pad", attr_i(1)}});
     REQUIRE(avg[0].shape() == Shape({1, 1, 3, 3}));
     CHECK(avg[0].data<float>()[0] == Approx((0 + 1 + 4 + 5) / 9.0));
     // window at (2,2) covers rows/cols 3..5 of which 3 is input, 4 is padding and 5 lies past it: 2x2 counted.

@@ -68,8 +68,14 @@ void require_close(const Tensor& got, const Tensor& want) {
 
 TEST_CASE("cpu MatMul: numpy broadcasting and 1-D operands", "[cpu][gemm]") {
     const std::vector<std::pair<Shape, Shape>> cases = {
-        {{3, 4}, {4, 5}},       {{2, 3, 4}, {4, 5}},    {{4}, {4, 5}},          {{2, 3, 4}, {4}},
-        {{4}, {4}},             {{3, 4}, {2, 4, 5}},    {{2, 1, 3, 4}, {3, 4, 2}}, {{1, 3, 4}, {2, 1, 4, 6}},
+        {{3, 4}, {4, 5}},
+        {{2, 3, 4}, {4, 5}},
+        {{4}, {4, 5}},
+        {{2, 3, 4}, {4}},
+        {{4}, {4}},
+        {{3, 4}, {2, 4, 5}},
+        {{2, 1, 3, 4}, {3, 4, 2}},
+        {{1, 3, 4}, {2, 1, 4, 6}},
     };
     uint32_t seed = 1;
     for (const auto& [sa, sb] : cases) {
@@ -84,7 +90,9 @@ TEST_CASE("cpu MatMul: numpy broadcasting and 1-D operands", "[cpu][gemm]") {
 TEST_CASE("cpu Gemm broadcasts C and honours alpha, beta, transposes", "[cpu][gemm]") {
     Tensor a = test::random_tensor({4, 3}, 11), b = test::random_tensor({5, 4}, 12), c = test::random_tensor({5}, 13);
     Tensor y = run1("Gemm", {a, b, c},
-                    {{"transA", test::attr_i(1)}, {"transB", test::attr_i(1)}, {"alpha", test::attr_f(0.5f)},
+                    {{"transA", test::attr_i(1)},
+                     {"transB", test::attr_i(1)},
+                     {"alpha", test::attr_f(0.5f)},
                      {"beta", test::attr_f(2.f)}});
     REQUIRE(y.shape() == Shape({3, 5}));
     for (int64_t i = 0; i < 3; ++i)
@@ -101,11 +109,16 @@ TEST_CASE("cpu Einsum: GEMM path equals generic loops", "[cpu][gemm]") {
         std::vector<Shape> shapes;
     };
     const std::vector<Case> cases = {
-        {"bij,bjk->bik", {{2, 3, 4}, {2, 4, 5}}},    {"bhid,bhjd->bhij", {{2, 3, 4, 5}, {2, 3, 6, 5}}},
-        {"ij,kj->ik", {{3, 4}, {5, 4}}},             {"ij,jk", {{3, 4}, {4, 5}}},
-        {"bik,bkj->bji", {{2, 3, 4}, {2, 4, 5}}},     {"...ij,...jk->...ik", {{2, 3, 4}, {2, 4, 2}}},
-        {"ij->ji", {{3, 4}}},                         {"ij->i", {{3, 4}}},
-        {"ii->i", {{3, 3}}},                          {"i,i", {{5}, {5}}},
+        {"bij,bjk->bik", {{2, 3, 4}, {2, 4, 5}}},
+        {"bhid,bhjd->bhij", {{2, 3, 4, 5}, {2, 3, 6, 5}}},
+        {"ij,kj->ik", {{3, 4}, {5, 4}}},
+        {"ij,jk", {{3, 4}, {4, 5}}},
+        {"bik,bkj->bji", {{2, 3, 4}, {2, 4, 5}}},
+        {"...ij,...jk->...ik", {{2, 3, 4}, {2, 4, 2}}},
+        {"ij->ji", {{3, 4}}},
+        {"ij->i", {{3, 4}}},
+        {"ii->i", {{3, 3}}},
+        {"i,i", {{5}, {5}}},
         {"ij,jk,kl->il", {{2, 3}, {3, 4}, {4, 2}}},
     };
     uint32_t seed = 21;

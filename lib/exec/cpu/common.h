@@ -9,7 +9,16 @@
 #include "core/threads.h"
 #include "exec/kernel.h"
 
+// Hot loops are built twice, for AVX2+FMA and for the baseline, and picked at load time.
+#define HQ_CPU_CLONES __attribute__((target_clones("arch=haswell", "default")))
+
 namespace hq::exec::cpu {
+
+// gemm.cpp: row-major C = alpha * op(A) * op(B) + beta * C on OpenBLAS (threads follow hq::num_threads()).
+void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+               const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
+               const double* b, int64_t ldb, double beta, double* c, int64_t ldc);
 
 // Calls f(T{}) with T the C++ type of dtype `t` (all numeric types plus bool as uint8_t-compatible bool).
 // float16/bfloat16 are not dispatched here: stage them through float32 (to_f32/from_f32).

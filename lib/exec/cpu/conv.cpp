@@ -10,21 +10,13 @@
 
 namespace hq::exec::cpu {
 
-// gemm.cpp: row-major C = alpha * op(A) * op(B) + beta * C on OpenBLAS.
-void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-               const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
-void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
-               const double* b, int64_t ldb, double beta, double* c, int64_t ldc);
-
 namespace {
 
-// Hot loops are built twice, for AVX2+FMA and for the baseline, and picked at load time.
-#define HQ_CPU_CLONES __attribute__((target_clones("arch=haswell", "default")))
 
 constexpr int64_t kColBudget = int64_t(1) << 21;  // elements of the im2col / col2im buffer per tile
 
 struct Geom {
-    int64_t nsp = 0;                         // spatial rank (1..3)
+    int64_t nsp = 0;  // spatial rank (1..3)
     int64_t in[3], out[3], k[3], s[3], d[3], pb[3], pe[3];
     int64_t in_size() const { return in[0] * in[1] * in[2]; }
     int64_t out_size() const { return out[0] * out[1] * out[2]; }
@@ -207,11 +199,16 @@ void conv_depthwise(const T* x, const T* w, const T* bias, T* y, int64_t n_batch
     if (ihi < ilo) ihi = ilo;
     using PlaneFn = void (*)(const T*, const T*, T, T*, const Geom&, int64_t, int64_t);
     PlaneFn plane = dw_plane<T, 0, 0>;
-    if (KW == 3 && sw == 1) plane = dw_plane<T, 3, 1>;
-    else if (KW == 3 && sw == 2) plane = dw_plane<T, 3, 2>;
-    else if (KW == 5 && sw == 1) plane = dw_plane<T, 5, 1>;
-    else if (KW == 5 && sw == 2) plane = dw_plane<T, 5, 2>;
-    else if (KW == 7 && sw == 1) plane = dw_plane<T, 7, 1>;
+    if (KW == 3 && sw == 1)
+        plane = dw_plane<T, 3, 1>;
+    else if (KW == 3 && sw == 2)
+        plane = dw_plane<T, 3, 2>;
+    else if (KW == 5 && sw == 1)
+        plane = dw_plane<T, 5, 1>;
+    else if (KW == 5 && sw == 2)
+        plane = dw_plane<T, 5, 2>;
+    else if (KW == 7 && sw == 1)
+        plane = dw_plane<T, 7, 1>;
     parallel_for(n_batch * m_out, 1, [&](int64_t b, int64_t e) {
         for (int64_t p = b; p < e; ++p) {
             const int64_t n = p / m_out, m = p % m_out;
@@ -285,8 +282,8 @@ Geom conv_geom(const KernelContext& ctx, const Shape& xs, const Shape& ws) {
         } else {
             if (ap == AutoPad::Valid) g.pb[j] = g.pe[j] = 0;
             const int64_t span = g.in[j] + g.pb[j] + g.pe[j] - ext;
-            HQ_CHECK(span >= 0, nd.label(), ": kernel extent ", ext, " exceeds padded input ", g.in[j] + g.pb[j] + g.pe[j],
-                     " in spatial dim ", i);
+            HQ_CHECK(span >= 0, nd.label(), ": kernel extent ", ext, " exceeds padded input ",
+                     g.in[j] + g.pb[j] + g.pe[j], " in spatial dim ", i);
             g.out[j] = span / g.s[j] + 1;
         }
     }
@@ -303,8 +300,8 @@ void conv_kernel(KernelContext& ctx) {
     HQ_CHECK(w0.dtype() == dt, nd.label(), ": weight is ", dtype_name(w0.dtype()), ", input is ", dtype_name(dt));
     const int64_t groups = nd.attr_int("group", 1);
     const int64_t C = x0.dim(1), M = w0.dim(0);
-    HQ_CHECK(C % groups == 0 && M % groups == 0, nd.label(), ": channels ", C, " in / ", M, " out not divisible by group ",
-             groups);
+    HQ_CHECK(C % groups == 0 && M % groups == 0, nd.label(), ": channels ", C, " in / ", M,
+             " out not divisible by group ", groups);
     HQ_CHECK(w0.dim(1) * groups == C, nd.label(), ": weight ", shape_str(w0.shape()), " expects ", w0.dim(1) * groups,
              " input channels, input has ", C);
     const Geom g = conv_geom(ctx, x0.shape(), w0.shape());

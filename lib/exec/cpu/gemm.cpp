@@ -95,17 +95,38 @@ void any_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const 
 template <typename F>
 void dispatch_gemm_type(DType t, const std::string& who, F&& f) {
     switch (t) {
-        case DType::F32: f(float{}); break;
-        case DType::F64: f(double{}); break;
-        case DType::I32: f(int32_t{}); break;
-        case DType::I64: f(int64_t{}); break;
-        case DType::U32: f(uint32_t{}); break;
-        case DType::U64: f(uint64_t{}); break;
-        case DType::I8: f(int8_t{}); break;
-        case DType::U8: f(uint8_t{}); break;
-        case DType::I16: f(int16_t{}); break;
-        case DType::U16: f(uint16_t{}); break;
-        default: HQ_FAIL(who, ": unsupported element type ", dtype_name(t));
+        case DType::F32:
+            f(float{});
+            break;
+        case DType::F64:
+            f(double{});
+            break;
+        case DType::I32:
+            f(int32_t{});
+            break;
+        case DType::I64:
+            f(int64_t{});
+            break;
+        case DType::U32:
+            f(uint32_t{});
+            break;
+        case DType::U64:
+            f(uint64_t{});
+            break;
+        case DType::I8:
+            f(int8_t{});
+            break;
+        case DType::U8:
+            f(uint8_t{});
+            break;
+        case DType::I16:
+            f(int16_t{});
+            break;
+        case DType::U16:
+            f(uint16_t{});
+            break;
+        default:
+            HQ_FAIL(who, ": unsupported element type ", dtype_name(t));
     }
 }
 
@@ -193,9 +214,8 @@ void matmul_kernel(KernelContext& ctx) {
     const bool staged = is_staged_float(dt);
     Tensor a = staged ? to_f32(a0) : a0, b = staged ? to_f32(b0) : b0;
     Tensor y(a.dtype(), ys);
-    dispatch_gemm_type(a.dtype(), nd.label(), [&](auto tag) {
-        matmul_typed<decltype(tag)>(a, b, y, batch_a, batch_b, batch_y, m, k, n);
-    });
+    dispatch_gemm_type(a.dtype(), nd.label(),
+                       [&](auto tag) { matmul_typed<decltype(tag)>(a, b, y, batch_a, batch_b, batch_y, m, k, n); });
     ctx.set(0, staged ? from_f32(y, dt) : y);
 }
 
@@ -277,8 +297,7 @@ EinsumSpec parse_einsum(const std::string& eq0, const std::vector<const Tensor*>
     }
     if (arrow != std::string::npos) {
         s.out = parse_term(eq.substr(arrow + 2), 0, max_ell, true, who, nullptr);
-        for (int l : s.out)
-            HQ_CHECK(s.size.count(l), who, ": output label not found in the inputs of '", eq0, "'");
+        for (int l : s.out) HQ_CHECK(s.size.count(l), who, ": output label not found in the inputs of '", eq0, "'");
     } else {
         for (int64_t j = 0; j < max_ell; ++j) s.out.push_back(kEllipsisBase + (int)j);
         for (auto& [l, c] : count)  // std::map: sorted, so 'A'..'Z' then 'a'..'z'
@@ -394,9 +413,12 @@ bool einsum_as_gemm(const EinsumSpec& s, const Tensor& a, const Tensor& b, Tenso
     std::vector<int> batch, ml, nl, kl;
     for (int l : s.out) {
         const bool ia = in(la, l), ib = in(lb, l);
-        if (ia && ib) batch.push_back(l);
-        else if (ia) ml.push_back(l);
-        else if (ib) nl.push_back(l);
+        if (ia && ib)
+            batch.push_back(l);
+        else if (ia)
+            ml.push_back(l);
+        else if (ib)
+            nl.push_back(l);
     }
     for (int l : la) {
         if (in(s.out, l)) continue;

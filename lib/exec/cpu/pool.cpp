@@ -130,37 +130,41 @@ void max_pool_typed(const Tensor& xt, Tensor& yt, int64_t* idx, const PoolGeom& 
     const int64_t H = g.in[1], W = g.in[2];
     const T* x = xt.data<T>();
     T* y = yt.data<T>();
-    for_each_window(planes, g, [&](int64_t p, int64_t o, int64_t sd, int64_t dlo, int64_t dhi, int64_t sh,
-                                   int64_t hlo, int64_t hhi, int64_t sw, int64_t wlo, int64_t whi) {
-        const T* xp = x + p * is;
-        T best = std::numeric_limits<T>::lowest();
-        int64_t arg = -1;
-        for (int64_t kd = dlo; kd < dhi; ++kd) {
-            const int64_t id = sd + kd * g.d[0];
-            for (int64_t kh = hlo; kh < hhi; ++kh) {
-                const int64_t ih = sh + kh * g.d[1];
-                const T* row = xp + (id * H + ih) * W + sw;
-                for (int64_t kw = wlo; kw < whi; ++kw) {
-                    const T v = row[kw * g.d[2]];
-                    if (v > best || arg < 0) {
-                        best = v;
-                        arg = (id * H + ih) * W + sw + kw * g.d[2];
-                    }
-                }
-            }
-        }
-        y[p * os + o] = best;
-        if (idx) {
-            int64_t flat = arg;
-            if (col_major && arg >= 0) {  // column-major over the spatial dims of the original rank
-                const int64_t iw = arg % W, ih = (arg / W) % H, id = arg / (W * H);
-                if (g.nsp == 1) flat = iw;
-                else if (g.nsp == 2) flat = ih + iw * H;
-                else flat = id + ih * g.in[0] + iw * g.in[0] * H;
-            }
-            idx[p * os + o] = p * is + flat;
-        }
-    });
+    for_each_window(planes, g,
+                    [&](int64_t p, int64_t o, int64_t sd, int64_t dlo, int64_t dhi, int64_t sh, int64_t hlo,
+                        int64_t hhi, int64_t sw, int64_t wlo, int64_t whi) {
+                        const T* xp = x + p * is;
+                        T best = std::numeric_limits<T>::lowest();
+                        int64_t arg = -1;
+                        for (int64_t kd = dlo; kd < dhi; ++kd) {
+                            const int64_t id = sd + kd * g.d[0];
+                            for (int64_t kh = hlo; kh < hhi; ++kh) {
+                                const int64_t ih = sh + kh * g.d[1];
+                                const T* row = xp + (id * H + ih) * W + sw;
+                                for (int64_t kw = wlo; kw < whi; ++kw) {
+                                    const T v = row[kw * g.d[2]];
+                                    if (v > best || arg < 0) {
+                                        best = v;
+                                        arg = (id * H + ih) * W + sw + kw * g.d[2];
+                                    }
+                                }
+                            }
+                        }
+                        y[p * os + o] = best;
+                        if (idx) {
+                            int64_t flat = arg;
+                            if (col_major && arg >= 0) {  // column-major over the spatial dims of the original rank
+                                const int64_t iw = arg % W, ih = (arg / W) % H, id = arg / (W * H);
+                                if (g.nsp == 1)
+                                    flat = iw;
+                                else if (g.nsp == 2)
+                                    flat = ih + iw * H;
+                                else
+                                    flat = id + ih * g.in[0] + iw * g.in[0] * H;
+                            }
+                            idx[p * os + o] = p * is + flat;
+                        }
+                    });
 }
 
 void max_pool_kernel(KernelContext& ctx) {
@@ -175,11 +179,20 @@ void max_pool_kernel(KernelContext& ctx) {
     if (ctx.wants_output(1)) idx = ctx.alloc(1, DType::I64, y.shape()).data<int64_t>();
     const bool col_major = nd.attr_int("storage_order", 0) == 1;
     switch (x.dtype()) {
-        case DType::F32: max_pool_typed<float>(x, y, idx, g, col_major); break;
-        case DType::F64: max_pool_typed<double>(x, y, idx, g, col_major); break;
-        case DType::I8: max_pool_typed<int8_t>(x, y, idx, g, col_major); break;
-        case DType::U8: max_pool_typed<uint8_t>(x, y, idx, g, col_major); break;
-        default: HQ_FAIL(nd.label(), ": unsupported element type ", dtype_name(dt));
+        case DType::F32:
+            max_pool_typed<float>(x, y, idx, g, col_major);
+            break;
+        case DType::F64:
+            max_pool_typed<double>(x, y, idx, g, col_major);
+            break;
+        case DType::I8:
+            max_pool_typed<int8_t>(x, y, idx, g, col_major);
+            break;
+        case DType::U8:
+            max_pool_typed<uint8_t>(x, y, idx, g, col_major);
+            break;
+        default:
+            HQ_FAIL(nd.label(), ": unsupported element type ", dtype_name(dt));
     }
     ctx.set(0, staged ? from_f32(y, dt) : y);
 }
@@ -190,32 +203,33 @@ void avg_pool_typed(const Tensor& xt, Tensor& yt, const PoolGeom& g, bool includ
     const int64_t H = g.in[1], W = g.in[2];
     const T* x = xt.data<T>();
     T* y = yt.data<T>();
-    for_each_window(planes, g, [&](int64_t p, int64_t o, int64_t sd, int64_t dlo, int64_t dhi, int64_t sh,
-                                   int64_t hlo, int64_t hhi, int64_t sw, int64_t wlo, int64_t whi) {
-        const T* xp = x + p * is;
-        double sum = 0;
-        for (int64_t kd = dlo; kd < dhi; ++kd) {
-            const int64_t id = sd + kd * g.d[0];
-            for (int64_t kh = hlo; kh < hhi; ++kh) {
-                const T* row = xp + (id * H + sh + kh * g.d[1]) * W + sw;
-                for (int64_t kw = wlo; kw < whi; ++kw) sum += row[kw * g.d[2]];
-            }
-        }
-        int64_t count;
-        if (include_pad) {  // taps inside the padded input (not those past it under ceil_mode)
-            int64_t n[3];
-            const int64_t starts[3] = {sd, sh, sw};
-            for (int64_t a = 0; a < 3; ++a) {
-                int64_t lo, hi;
-                tap_range(starts[a] + g.pb[a], g.k[a], g.d[a], g.in[a] + g.pb[a] + g.pe[a], lo, hi);
-                n[a] = hi - lo;
-            }
-            count = n[0] * n[1] * n[2];
-        } else {
-            count = (dhi - dlo) * (hhi - hlo) * (whi - wlo);
-        }
-        y[p * os + o] = count > 0 ? (T)(sum / (double)count) : T(0);
-    });
+    for_each_window(planes, g,
+                    [&](int64_t p, int64_t o, int64_t sd, int64_t dlo, int64_t dhi, int64_t sh, int64_t hlo,
+                        int64_t hhi, int64_t sw, int64_t wlo, int64_t whi) {
+                        const T* xp = x + p * is;
+                        double sum = 0;
+                        for (int64_t kd = dlo; kd < dhi; ++kd) {
+                            const int64_t id = sd + kd * g.d[0];
+                            for (int64_t kh = hlo; kh < hhi; ++kh) {
+                                const T* row = xp + (id * H + sh + kh * g.d[1]) * W + sw;
+                                for (int64_t kw = wlo; kw < whi; ++kw) sum += row[kw * g.d[2]];
+                            }
+                        }
+                        int64_t count;
+                        if (include_pad) {  // taps inside the padded input (not those past it under ceil_mode)
+                            int64_t n[3];
+                            const int64_t starts[3] = {sd, sh, sw};
+                            for (int64_t a = 0; a < 3; ++a) {
+                                int64_t lo, hi;
+                                tap_range(starts[a] + g.pb[a], g.k[a], g.d[a], g.in[a] + g.pb[a] + g.pe[a], lo, hi);
+                                n[a] = hi - lo;
+                            }
+                            count = n[0] * n[1] * n[2];
+                        } else {
+                            count = (dhi - dlo) * (hhi - hlo) * (whi - wlo);
+                        }
+                        y[p * os + o] = count > 0 ? (T)(sum / (double)count) : T(0);
+                    });
 }
 
 void avg_pool_kernel(KernelContext& ctx) {
@@ -227,9 +241,12 @@ void avg_pool_kernel(KernelContext& ctx) {
     const Tensor x = staged ? to_f32(x0) : x0;
     Tensor y(x.dtype(), pooled_shape(x0.shape(), g));
     const bool include_pad = nd.attr_int("count_include_pad", 0) != 0;
-    if (x.dtype() == DType::F32) avg_pool_typed<float>(x, y, g, include_pad);
-    else if (x.dtype() == DType::F64) avg_pool_typed<double>(x, y, g, include_pad);
-    else HQ_FAIL(nd.label(), ": unsupported element type ", dtype_name(dt));
+    if (x.dtype() == DType::F32)
+        avg_pool_typed<float>(x, y, g, include_pad);
+    else if (x.dtype() == DType::F64)
+        avg_pool_typed<double>(x, y, g, include_pad);
+    else
+        HQ_FAIL(nd.label(), ": unsupported element type ", dtype_name(dt));
     ctx.set(0, staged ? from_f32(y, dt) : y);
 }
 
@@ -265,11 +282,16 @@ void global_pool_kernel(KernelContext& ctx) {
     const bool staged = is_staged_float(dt);
     const Tensor x = staged ? to_f32(x0) : x0;
     Tensor y(x.dtype(), ys);
-    if (x.dtype() == DType::F32) global_pool_typed<float, kMax>(x, y);
-    else if (x.dtype() == DType::F64) global_pool_typed<double, kMax>(x, y);
-    else if (kMax && x.dtype() == DType::I8) global_pool_typed<int8_t, kMax>(x, y);
-    else if (kMax && x.dtype() == DType::U8) global_pool_typed<uint8_t, kMax>(x, y);
-    else HQ_FAIL(nd.label(), ": unsupported element type ", dtype_name(dt));
+    if (x.dtype() == DType::F32)
+        global_pool_typed<float, kMax>(x, y);
+    else if (x.dtype() == DType::F64)
+        global_pool_typed<double, kMax>(x, y);
+    else if (kMax && x.dtype() == DType::I8)
+        global_pool_typed<int8_t, kMax>(x, y);
+    else if (kMax && x.dtype() == DType::U8)
+        global_pool_typed<uint8_t, kMax>(x, y);
+    else
+        HQ_FAIL(nd.label(), ": unsupported element type ", dtype_name(dt));
     ctx.set(0, staged ? from_f32(y, dt) : y);
 }
 

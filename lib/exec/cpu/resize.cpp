@@ -13,12 +13,17 @@ namespace hq::exec::cpu {
 
 namespace {
 
-// Hot loops are built twice, for AVX2+FMA and for the baseline, and picked at load time.
-#define HQ_CPU_CLONES __attribute__((target_clones("arch=haswell", "default")))
 
 enum class Mode { Nearest, Linear, Cubic };
-enum class Coord { HalfPixel, HalfPixelSymmetric, PytorchHalfPixel, AlignCorners, Asymmetric, TfHalfPixelForNN,
-                   TfCropAndResize };
+enum class Coord {
+    HalfPixel,
+    HalfPixelSymmetric,
+    PytorchHalfPixel,
+    AlignCorners,
+    Asymmetric,
+    TfHalfPixelForNN,
+    TfCropAndResize
+};
 enum class Round { PreferFloor, PreferCeil, Floor, Ceil, Simple };
 
 struct Params {
@@ -46,31 +51,48 @@ struct AxisMap {
 };
 
 bool parse_mode(const std::string& s, Mode* m) {
-    if (s == "nearest") *m = Mode::Nearest;
-    else if (s == "linear" || s == "bilinear") *m = Mode::Linear;
-    else if (s == "cubic") *m = Mode::Cubic;
-    else return false;
+    if (s == "nearest")
+        *m = Mode::Nearest;
+    else if (s == "linear" || s == "bilinear")
+        *m = Mode::Linear;
+    else if (s == "cubic")
+        *m = Mode::Cubic;
+    else
+        return false;
     return true;
 }
 
 bool parse_coord(const std::string& s, int64_t opset, Coord* c) {
-    if (s == "half_pixel") *c = Coord::HalfPixel;
-    else if (s == "half_pixel_symmetric" && opset >= 19) *c = Coord::HalfPixelSymmetric;
-    else if (s == "pytorch_half_pixel") *c = Coord::PytorchHalfPixel;
-    else if (s == "align_corners") *c = Coord::AlignCorners;
-    else if (s == "asymmetric") *c = Coord::Asymmetric;
-    else if (s == "tf_half_pixel_for_nn") *c = Coord::TfHalfPixelForNN;
-    else if (s == "tf_crop_and_resize") *c = Coord::TfCropAndResize;
-    else return false;
+    if (s == "half_pixel")
+        *c = Coord::HalfPixel;
+    else if (s == "half_pixel_symmetric" && opset >= 19)
+        *c = Coord::HalfPixelSymmetric;
+    else if (s == "pytorch_half_pixel")
+        *c = Coord::PytorchHalfPixel;
+    else if (s == "align_corners")
+        *c = Coord::AlignCorners;
+    else if (s == "asymmetric")
+        *c = Coord::Asymmetric;
+    else if (s == "tf_half_pixel_for_nn")
+        *c = Coord::TfHalfPixelForNN;
+    else if (s == "tf_crop_and_resize")
+        *c = Coord::TfCropAndResize;
+    else
+        return false;
     return true;
 }
 
 bool parse_round(const std::string& s, Round* r) {
-    if (s == "round_prefer_floor") *r = Round::PreferFloor;
-    else if (s == "round_prefer_ceil") *r = Round::PreferCeil;
-    else if (s == "floor") *r = Round::Floor;
-    else if (s == "ceil") *r = Round::Ceil;
-    else return false;
+    if (s == "round_prefer_floor")
+        *r = Round::PreferFloor;
+    else if (s == "round_prefer_ceil")
+        *r = Round::PreferCeil;
+    else if (s == "floor")
+        *r = Round::Floor;
+    else if (s == "ceil")
+        *r = Round::Ceil;
+    else
+        return false;
     return true;
 }
 
@@ -92,7 +114,9 @@ std::string check_resize(const graph::Node& n, int64_t opset) {
     return "";
 }
 
-bool nonempty(const KernelContext& ctx, size_t i) { return ctx.has_input(i) && ctx.in(i).numel() > 0; }
+bool nonempty(const KernelContext& ctx, size_t i) {
+    return ctx.has_input(i) && ctx.in(i).numel() > 0;
+}
 
 Params read_params(const KernelContext& ctx, const Shape& xs) {
     const auto& nd = ctx.node;
@@ -106,8 +130,10 @@ Params read_params(const KernelContext& ctx, const Shape& xs) {
     if (legacy) {  // Upsample-7 (attribute), Upsample-9 and Resize-10 (input 1): asymmetric, ONNX Runtime's rounding
         p.coord = Coord::Asymmetric;
         p.round = Round::Simple;
-        if (nd.op_type == "Upsample" && ctx.opset < 9) scales = nd.attr_floats("scales");
-        else scales = ctx.in(1).to_f32();
+        if (nd.op_type == "Upsample" && ctx.opset < 9)
+            scales = nd.attr_floats("scales");
+        else
+            scales = ctx.in(1).to_f32();
         HQ_CHECK(!scales.empty(), nd.label(), ": scales are required");
     } else {
         parse_coord(nd.attr_string("coordinate_transformation_mode", "half_pixel"), ctx.opset, &p.coord);
@@ -181,19 +207,25 @@ double source_coord(const Params& p, int64_t axis, int64_t j, int64_t lin, int64
     const double s = p.scales[axis], x = (double)j, lres = p.resized[axis];
     *outside = false;
     switch (p.coord) {
-        case Coord::HalfPixel: return (x + 0.5) / s - 0.5;
+        case Coord::HalfPixel:
+            return (x + 0.5) / s - 0.5;
         case Coord::HalfPixelSymmetric: {
             const double adjustment = (double)lout / lres;
             const double offset = (double)lin / 2 * (1 - adjustment);
             return offset + (x + 0.5) / s - 0.5;
         }
-        case Coord::PytorchHalfPixel: return lres == 1 ? -0.5 : (x + 0.5) / s - 0.5;
-        case Coord::AlignCorners: return lres == 1 ? 0.0 : x * (double)(lin - 1) / (lres - 1);
-        case Coord::Asymmetric: return x / s;
-        case Coord::TfHalfPixelForNN: return (x + 0.5) / s;
+        case Coord::PytorchHalfPixel:
+            return lres == 1 ? -0.5 : (x + 0.5) / s - 0.5;
+        case Coord::AlignCorners:
+            return lres == 1 ? 0.0 : x * (double)(lin - 1) / (lres - 1);
+        case Coord::Asymmetric:
+            return x / s;
+        case Coord::TfHalfPixelForNN:
+            return (x + 0.5) / s;
         case Coord::TfCropAndResize: {
             const double a = p.roi_start[axis], b = p.roi_end[axis];
-            const double v = lres == 1 ? 0.5 * (a + b) * (lin - 1) : a * (lin - 1) + x * (b - a) * (lin - 1) / (lres - 1);
+            const double v =
+                lres == 1 ? 0.5 * (a + b) * (lin - 1) : a * (lin - 1) + x * (b - a) * (lin - 1) / (lres - 1);
             *outside = v < 0 || v > (double)(lin - 1);
             return v;
         }
@@ -239,12 +271,18 @@ AxisMap axis_map(const Params& p, int64_t axis, int64_t lin, int64_t lout) {
         if (p.mode == Mode::Nearest) {
             const double fl = std::floor(x), r = x - fl;
             int64_t v;
-            if (p.round == Round::Simple) v = s < 1.0 ? (int64_t)std::ceil(x) : (int64_t)fl;
-            else if (r == 0) v = (int64_t)fl;
-            else if (p.round == Round::PreferFloor) v = (int64_t)fl + (r > 0.5 ? 1 : 0);
-            else if (p.round == Round::PreferCeil) v = (int64_t)fl + (r >= 0.5 ? 1 : 0);
-            else if (p.round == Round::Floor) v = (int64_t)fl;
-            else v = (int64_t)fl + 1;
+            if (p.round == Round::Simple)
+                v = s < 1.0 ? (int64_t)std::ceil(x) : (int64_t)fl;
+            else if (r == 0)
+                v = (int64_t)fl;
+            else if (p.round == Round::PreferFloor)
+                v = (int64_t)fl + (r > 0.5 ? 1 : 0);
+            else if (p.round == Round::PreferCeil)
+                v = (int64_t)fl + (r >= 0.5 ? 1 : 0);
+            else if (p.round == Round::Floor)
+                v = (int64_t)fl;
+            else
+                v = (int64_t)fl + 1;
             ix[0] = std::clamp<int64_t>(v, 0, lin - 1);
             wx[0] = 1.f;
             if (ix[0] != j) m.identity = false;
@@ -396,11 +434,20 @@ void resize_kernel(KernelContext& ctx) {
         Tensor y(x.dtype(), p.out);
         if (y.numel() > 0) {
             switch (dtype_size(x.dtype())) {
-                case 1: nearest_typed<uint8_t>(x, y, maps, p.extrapolation); break;
-                case 2: nearest_typed<uint16_t>(x, y, maps, p.extrapolation); break;
-                case 4: nearest_typed<uint32_t>(x, y, maps, p.extrapolation); break;
-                case 8: nearest_typed<uint64_t>(x, y, maps, p.extrapolation); break;
-                default: HQ_FAIL(nd.label(), ": unsupported element type ", dtype_name(x.dtype()));
+                case 1:
+                    nearest_typed<uint8_t>(x, y, maps, p.extrapolation);
+                    break;
+                case 2:
+                    nearest_typed<uint16_t>(x, y, maps, p.extrapolation);
+                    break;
+                case 4:
+                    nearest_typed<uint32_t>(x, y, maps, p.extrapolation);
+                    break;
+                case 8:
+                    nearest_typed<uint64_t>(x, y, maps, p.extrapolation);
+                    break;
+                default:
+                    HQ_FAIL(nd.label(), ": unsupported element type ", dtype_name(x.dtype()));
             }
         }
         ctx.set(0, y);

@@ -1,0 +1,112 @@
+#include "report/quant_report.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+
+#include "core/error.h"
+#include "core/fileio.h"
+
+namespace hq::report {
+
+using json = nlohmann::ordered_json;
+
+static json layer_json(const quant::LayerPlan& l, const quant::QdqReport& q,
+                       const std::map<std::string, std::string>& kept) {
+    json j{{"node", l.node}, {"op_type", l.op_type}, {"precision", quant::precision_name(l.precision)}};
+    j["sensitivity_db"] = l.sensitivity_db ? json(*l.sensitivity_db) : json(nullptr);
+    j["reason"] = l.reason;
+    auto k = kept.find(l.node);
+    if (k != kept.end()) {
+        j["precision"] = "fp32";
+        j["reason"] = "kept FP32: " + k->second;
+    }
+    for (const auto& ql : q.layers) {
+        if (ql.node != l.node) continue;
+        j["input"] = ql.activation;
+        j["input_scale"] = ql.input.scale;
+        j["input_zero_point"] = ql.input.zero_point;
+        float mn = ql.weight_scales.empty() ? 0 : ql.weight_scales[0], mx = mn;
+        for (float s : ql.weight_scales) {
+            mn = std::min(mn, s);
+            mx = std::max(mx, s);
+        }
+        j["weight_scale_min"] = mn;
+        j["weight_scale_max"] = mx;
+        j["weight_axis"] = ql.weight_axis;
+        j["bias_int32"] = ql.bias_quantized;
+        j["bias_widened_weight_scale"] = ql.bias_widened;
+    }
+    return j;
+}
+
+std::string quantize_json(const QuantizeSummary& s) {
+    json j;
+    j["schema"] = 1;
+    j["kind"] = "quantize";
+    j["tool"] = "hyquant " HYQUANT_VERSION;
+    j["model"] = s.model;
+    j["output"] = s.output;
+    j["command"] = s.command;
+    j["precision"] = s.precision;
+    j["activation_type"] = s.activation_type;
+    j["per_channel"] = s.per_channel;
+    j["calibration"] = {{"method", s.method}, {"samples", s.calibration_samples}};
+    j["opset"] = {{"input", s.opset_in}, {"output", s.opset_out}};
+    j["size_bytes"] = {{"input", s.bytes_in}, {"output", s.bytes_out},
+                       {"ratio", s.bytes_in ? (double)s.bytes_out / (double)s.bytes_in : 0.0}};
+    std::map<std::string, int> counts;
+    json layers = json::array();
+    for (const auto& l : s.plan.layers) {
+        json lj = layer_json(l, s.qdq, s.fp16_kept_fp32);
+        counts[lj["precision"].get<std::string>()]++;
+        layers.push_back(lj);
+    }
+    j["precision_counts"] = counts;
+    j["layers"] = layers;
+    j["notes"] = s.notes;
+    return j.dump(2) + "\n";
+}
+
+std::string quantize_markdown(const QuantizeSummary& s) {
+    json j = json::parse(quantize_json(s));
+    std::string md = "## hyquant quantize: `" + s.model + "` → `" + s.output + "`\n\n";
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "Precision **%s**, activations %s, weights %s, calibration %s over %llu samples.\n\n",
+                  s.precision.c_str(), s.activation_type.c_str(), s.per_channel ? "per-channel" : "per-tensor",
+                  s.method.c_str(), (unsigned long long)s.calibration_samples);
+    md += buf;
+    std::snprintf(buf, sizeof buf, "Size: %.1f KiB → %.1f KiB (%.2fx). Opset %lld → %lld.\n\n", s.bytes_in / 1024.0,
+                  s.bytes_out / 1024.0, s.bytes_in ? (double)s.bytes_out / s.bytes_in : 0.0, (long long)s.opset_in,
+                  (long long)s.opset_out);
+    md += buf;
+    md += "| precision | layers |\n|---|---|\n";
+    for (auto& [k, v] : j["precision_counts"].items()) md += "| " + k + " | " + std::to_string(v.get<int>()) + " |\n";
+    md += "\n| layer | op | precision | sensitivity (dB) | reason |\n|---|---|---|---|---|\n";
+    for (const auto& l : j["layers"]) {
+        std::string sens = l["sensitivity_db"].is_null() ? "-" : [&] {
+            char b[32];
+            std::snprintf(b, sizeof b, "%.1f", l["sensitivity_db"].get<double>());
+            return std::string(b);
+        }();
+        md += "| `" + l["node"].get<std::string>() + "` | " + l["op_type"].get<std::string>() + " | " +
+              l["precision"].get<std::string>() + " | " + sens + " | " + l["reason"].get<std::string>() + " |\n";
+    }
+    for (const auto& n : s.notes) md += "\n> " + n + "\n";
+    return md;
+}
+
+void write_quantize_reports(const QuantizeSummary& s, const std::vector<std::string>& paths) {
+    AtomicWriteSet w;
+    for (const auto& p : paths) {
+        auto ends = [&](const std::string& ext) {
+            return p.size() >= ext.size() && p.compare(p.size() - ext.size(), ext.size(), ext) == 0;
+        };
+        if (ends(".json")) w.add(p, quantize_json(s));
+        else if (ends(".md")) w.add(p, quantize_markdown(s));
+        else HQ_FAIL("--report ", p, ": unknown format (use .json or .md)");
+    }
+    w.commit();
+}
+
+}  // namespace hq::report

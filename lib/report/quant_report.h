@@ -1,0 +1,31 @@
+// The quantize report: what was chosen per layer and what it cost, as JSON (the contract, versioned
+// by "schema") and Markdown (for CI comments). Written atomically; the format follows the extension.
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "quant/plan.h"
+#include "quant/qdq_rewrite.h"
+
+namespace hq::report {
+
+struct QuantizeSummary {
+    std::string model, output, command, method, precision, activation_type;
+    bool per_channel = true;
+    uint64_t calibration_samples = 0;
+    int64_t opset_in = 0, opset_out = 0;
+    uint64_t bytes_in = 0, bytes_out = 0;
+    quant::Plan plan;
+    quant::QdqReport qdq;
+    std::map<std::string, std::string> fp16_kept_fp32;  // node -> reason
+    std::vector<std::string> notes;
+};
+
+std::string quantize_json(const QuantizeSummary& s);
+std::string quantize_markdown(const QuantizeSummary& s);
+// Writes each path by its extension (.json, .md); anything else is an hq::Error naming it.
+void write_quantize_reports(const QuantizeSummary& s, const std::vector<std::string>& paths);
+
+}  // namespace hq::report
