@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "apps/hyquant/commands.h"
 #include "apps/hyquant/data_options.h"
@@ -76,7 +77,7 @@ private:
 void add_infer(CLI::App& app, Action& action) {
     auto* cmd = app.add_subcommand("infer", "Run a model over a data folder; write each output as .npy");
     struct Opts {
-        std::string model, data, out;
+        std::string model, data, out, save_inputs;
         bool overwrite = false;
         RunOptions run;
     };
@@ -84,7 +85,9 @@ void add_infer(CLI::App& app, Action& action) {
     cmd->add_option("MODEL", o->model, "ONNX model file")->required();
     cmd->add_option("--data", o->data, "Data folder (see README: .npy, sub-folders, .pb, images)")->required();
     cmd->add_option("-o,--output", o->out, "Output folder: OUTDIR/<sample>/<output>.npy")->required();
-    cmd->add_flag("--overwrite", o->overwrite, "Replace OUTDIR if it exists and is not empty");
+    cmd->add_flag("--overwrite", o->overwrite, "Replace OUTDIR (and --save-inputs DIR) if not empty");
+    cmd->add_option("--save-inputs", o->save_inputs,
+                    "Also write the model inputs as fed (after preprocessing): DIR/<sample>/<input>.npy");
     add_run_options(cmd, o->run);
     cmd->callback([&action, o] {
         action = [o] {
@@ -94,6 +97,8 @@ void add_infer(CLI::App& app, Action& action) {
             graph::Model m = load_and_prepare(o->model, shapes, true);
             calib::DataSource data(o->data, m.graph.inputs, io);
             StagedDir out(o->out, o->overwrite);
+            std::optional<StagedDir> saved;
+            if (!o->save_inputs.empty()) saved.emplace(o->save_inputs, o->overwrite);
             select_device(o->run);
             auto backend = exec::cpu::make_backend();
             exec::Executor ex(m, *backend);
@@ -110,6 +115,12 @@ void add_infer(CLI::App& app, Action& action) {
                 std::string sdir = sanitize_name(s.name);
                 HQ_CHECK(used_names.insert(sdir).second, o->data, ": two samples map to the output folder '", sdir, "'");
                 fs::create_directories(fs::path(out.path()) / sdir);
+                if (saved) {
+                    fs::create_directories(fs::path(saved->path()) / sdir);
+                    for (const auto& [name, t] : s.inputs)
+                        write_file_atomic((fs::path(saved->path()) / sdir / (sanitize_name(name) + ".npy")).string(),
+                                          to_npy(t));
+                }
                 for (const auto& ov : m.graph.outputs) {
                     std::string file = (fs::path(out.path()) / sdir / (sanitize_name(ov.name) + ".npy")).string();
                     write_file_atomic(file, to_npy(outs.at(ov.name)));
@@ -118,6 +129,7 @@ void add_infer(CLI::App& app, Action& action) {
             }
             progress.finish();
             out.commit();
+            if (saved) saved->commit();
             spdlog::info("wrote {} samples x {} outputs to {}", data.size(), m.graph.outputs.size(), o->out);
             return 0;
         };

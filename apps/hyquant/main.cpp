@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
     hq::app::add_inspect(app, action);
     hq::app::add_infer(app, action);
     hq::app::add_calibrate(app, action);
+    hq::app::add_quantize(app, action);
 
 
     try {

@@ -81,6 +81,8 @@ graph::Model check_upgrade(graph::Model m, int64_t target, const Tensor& x) {
     }
     for (auto& o : m.graph.outputs)  // the checker wants typed outputs: take them from the run
         if (!o.has_shape) o = test::value(o.name, after.at(o.name).shape(), after.at(o.name).dtype());
+    for (auto& i : m.graph.inputs)
+        if (!i.has_shape) i = test::value(i.name, x.shape(), x.dtype());
     if (target <= 17) CHECK_NOTHROW(onnx_io::check_model(m, "upgraded"));  // Debian's ONNX knows opsets <= 17
     return m;
 }

@@ -1,0 +1,230 @@
+// hyquant quantize: calibrate (or read a table), choose a precision per layer, rewrite the model to
+// QDQ INT8 / FP16 / mixed, and write it with its plan and reports.
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "apps/hyquant/commands.h"
+#include "apps/hyquant/data_options.h"
+#include "calib/calibrator.h"
+#include "calib/sensitivity.h"
+#include "core/error.h"
+#include "core/fileio.h"
+#include "exec/cpu/cpu_backend.h"
+#include "graph/passes.h"
+#include "graph/upgrade_opset.h"
+#include "onnx_io/onnx_io.h"
+#include "quant/fp16_rewrite.h"
+#include "quant/qdq_rewrite.h"
+#include "report/quant_report.h"
+
+namespace fs = std::filesystem;
+
+namespace hq::app {
+
+namespace {
+
+struct Opts {
+    std::string model, out, calib, data, plan_in, plan_out, method, precision = "int8", activation_type = "uint8";
+    double percentile = 99.99, min_sqnr = 30.0;
+    int64_t samples = 0, sensitivity_samples = 16;
+    bool per_tensor = false;
+    std::vector<std::string> exclude, reports;
+    RunOptions run;
+};
+
+std::string default_plan_path(const std::string& out) {
+    fs::path p(out);
+    return (p.parent_path() / (p.stem().string() + ".plan.json")).string();
+}
+
+// Removes files written so far if the command fails before it finishes.
+struct Cleanup {
+    std::vector<std::string> files;
+    bool armed = true;
+    ~Cleanup() {
+        if (!armed) return;
+        for (const auto& f : files) std::remove(f.c_str());
+    }
+};
+
+int run_quantize(const Opts& o) {
+    quant::Precision precision = o.precision == "mixed" ? quant::Precision::Int8
+                                                        : quant::parse_precision(o.precision, "--precision");
+    const bool mixed = o.precision == "mixed";
+    HQ_CHECK(o.activation_type == "uint8" || o.activation_type == "int8", "--activation-type '", o.activation_type,
+             "': expected uint8 or int8");
+    HQ_CHECK(!o.calib.empty() || !o.data.empty(), "quantize: give --calib TABLE.json or --data DIR");
+    HQ_CHECK(!mixed || !o.data.empty(), "--precision mixed measures layer sensitivity on --data DIR; give it");
+    const std::string plan_out = o.plan_out.empty() ? default_plan_path(o.out) : o.plan_out;
+    check_writable(o.out);
+    check_writable(plan_out);
+    for (const auto& r : o.reports) check_writable(r);
+
+    std::map<std::string, Shape> shapes;
+    for (const auto& s : o.run.shapes) shapes.insert(parse_shape_arg(s));
+    calib::ImageOptions io = o.run.image_options();
+    graph::Model m = load_and_prepare(o.model, shapes, true);
+    const int64_t opset_in = m.opset("");
+    const std::string fingerprint = calib::model_fingerprint(o.model);
+    select_device(o.run);
+    auto backend = exec::cpu::make_backend();
+
+    // Calibration: a table made for this model, or calibrate now.
+    calib::CalibrationTable table;
+    std::optional<calib::DataSource> data;
+    if (!o.data.empty()) data.emplace(o.data, m.graph.inputs, io);
+    if (!o.calib.empty()) {
+        table = calib::CalibrationTable::read(o.calib);
+        HQ_CHECK(table.fingerprint == fingerprint, o.calib, ": calibration table is for another model (fingerprint ",
+                 table.fingerprint, ", ", o.model, " has ", fingerprint, ")");
+    } else {
+        exec::Executor ex(m, *backend);
+        calib::CalibrateOptions co;
+        co.method = o.method.empty() ? calib::Method::MinMax : calib::parse_method(o.method);
+        co.percentile = o.percentile;
+        co.max_samples = o.samples;
+        table = calib::calibrate(ex, *data, co);
+        table.model = o.model;
+        table.fingerprint = fingerprint;
+    }
+    calib::Method method = o.method.empty() ? table.method : calib::parse_method(o.method);
+    std::map<std::string, std::pair<float, float>> ranges, observed;
+    for (const auto& [name, h] : table.tensors) {
+        if (h.empty()) continue;
+        calib::Range r = calib::compute_range(h, method, o.percentile);
+        ranges[name] = {r.lo, r.hi};
+        observed[name] = {h.min(), h.max()};
+    }
+
+    graph::upgrade_opset(m, std::max<int64_t>(13, opset_in));
+
+    // The plan: from --plan, else from --precision/--exclude (and sensitivity for mixed).
+    quant::Plan plan;
+    if (!o.plan_in.empty()) {
+        plan = quant::Plan::from_json(read_file(o.plan_in), o.plan_in);
+        std::set<std::string> names;
+        for (const auto& n : m.graph.nodes) names.insert(n.name);
+        for (const auto& l : plan.layers)
+            HQ_CHECK(names.count(l.node), o.plan_in, ": node '", l.node, "' is not in the model");
+    } else {
+        plan = quant::initial_plan(m, precision, o.exclude);
+        plan.activation_type = o.activation_type;
+        plan.per_channel = !o.per_tensor;
+        plan.min_sqnr_db = o.min_sqnr;
+    }
+    plan.model_fingerprint = fingerprint;
+    quant::QdqOptions qopt;
+    qopt.int8_activations = plan.activation_type == "int8";
+    qopt.per_channel = plan.per_channel;
+    if (mixed && o.plan_in.empty()) {
+        auto sens = calib::layer_sensitivity(m, plan, ranges, qopt, *data, *backend, o.sensitivity_samples);
+        for (auto& l : plan.layers) {
+            auto it = sens.find(l.node);
+            if (it == sens.end()) continue;
+            l.sensitivity_db = it->second;
+            if (l.precision == quant::Precision::Fp32) continue;  // excluded
+            char buf[128];
+            bool ok = it->second >= o.min_sqnr;
+            std::snprintf(buf, sizeof buf, "sensitivity %.1f dB %s %.1f dB", it->second, ok ? ">=" : "<", o.min_sqnr);
+            l.precision = ok ? quant::Precision::Int8 : quant::Precision::Fp16;
+            l.reason = buf;
+        }
+    }
+
+    // FP16 first (its regions never contain INT8 layers), then QDQ on the INT8 layers.
+    report::QuantizeSummary summary;
+    std::set<std::string> fp16_nodes;
+    if (precision == quant::Precision::Fp16 && !mixed) {
+        std::set<std::string> excluded;
+        for (const auto& l : plan.layers)
+            if (l.precision != quant::Precision::Fp16) excluded.insert(l.node);
+        for (const auto& n : m.graph.nodes) {
+            bool ex = excluded.count(n.name) != 0;
+            for (const auto& e : o.exclude) ex |= e == n.name || e == n.op_type;
+            if (!ex) fp16_nodes.insert(n.name);
+        }
+    } else {
+        for (const auto& l : plan.layers)
+            if (l.precision == quant::Precision::Fp16) fp16_nodes.insert(l.node);
+        if (!fp16_nodes.empty()) fp16_nodes = quant::grow_fp16_region(m, fp16_nodes);
+    }
+    if (!fp16_nodes.empty()) {
+        quant::Fp16Report fr = quant::rewrite_fp16(m, fp16_nodes, observed, true);
+        summary.fp16_kept_fp32 = fr.kept_fp32;
+    }
+    summary.qdq = quant::rewrite_qdq(m, plan, ranges, qopt);
+    graph::eliminate_dead_code(m);
+    m.graph.value_info.clear();
+    onnx_io::infer_shapes(m);
+
+    // Provenance in the model.
+    m.producer_name = "hyquant";
+    m.producer_version = HYQUANT_VERSION;
+    nlohmann::ordered_json meta{{"version", HYQUANT_VERSION},       {"command", command_line()},
+                                {"calibration_fingerprint", fingerprint}, {"calibration_method", calib::method_name(method)},
+                                {"precision", o.precision},           {"activation_type", plan.activation_type},
+                                {"per_channel", plan.per_channel}};
+    m.set_metadata("hyquant", meta.dump());
+
+    summary.model = o.model;
+    summary.output = o.out;
+    summary.command = command_line();
+    summary.method = calib::method_name(method);
+    summary.precision = o.precision;
+    summary.activation_type = plan.activation_type;
+    summary.per_channel = plan.per_channel;
+    summary.calibration_samples = table.samples;
+    summary.opset_in = opset_in;
+    summary.opset_out = m.opset("");
+    summary.plan = plan;
+    std::error_code ec;
+    summary.bytes_in = fs::file_size(o.model, ec);
+
+    onnx_io::check_model(m, o.out + " (model being written)");
+    Cleanup cleanup;
+    write_file_atomic(plan_out, plan.to_json());
+    cleanup.files.push_back(plan_out);
+    onnx_io::save_model(m, o.out);
+    cleanup.files.push_back(o.out);
+    summary.bytes_out = fs::file_size(o.out, ec);
+    if (!o.reports.empty()) report::write_quantize_reports(summary, o.reports);
+    cleanup.armed = false;
+
+    std::map<std::string, int> counts;
+    for (const auto& l : plan.layers) counts[quant::precision_name(l.precision)]++;
+    std::string c;
+    for (const auto& [k, v] : counts) c += (c.empty() ? "" : ", ") + std::to_string(v) + " " + k;
+    spdlog::info("wrote {} ({} layers: {}; {:.1f} KiB -> {:.1f} KiB) and plan {}", o.out, plan.layers.size(), c,
+                 summary.bytes_in / 1024.0, summary.bytes_out / 1024.0, plan_out);
+    return 0;
+}
+
+}  // namespace
+
+void add_quantize(CLI::App& app, Action& action) {
+    auto* cmd = app.add_subcommand("quantize", "Quantize a model to INT8 (QDQ), FP16 or mixed precision");
+    auto o = std::make_shared<Opts>();
+    cmd->add_option("MODEL", o->model, "ONNX model file")->required();
+    cmd->add_option("-o,--output", o->out, "Quantized model to write")->required();
+    cmd->add_option("--calib", o->calib, "Calibration table from `hyquant calibrate`");
+    cmd->add_option("--data", o->data, "Calibration data folder (calibrates now; needed by --precision mixed)");
+    cmd->add_option("--method", o->method, "Range method: minmax|percentile|entropy|mse (default: the table's, else minmax)");
+    cmd->add_option("--percentile", o->percentile, "Percentile for --method percentile (default 99.99)");
+    cmd->add_option("--samples", o->samples, "Calibrate on at most N samples");
+    cmd->add_option("--precision", o->precision, "int8|fp16|mixed (default int8)")
+        ->check(CLI::IsMember({"int8", "fp16", "mixed"}));
+    cmd->add_flag("--per-tensor", o->per_tensor, "One weight scale per tensor instead of per output channel");
+    cmd->add_option("--activation-type", o->activation_type, "uint8 (asymmetric, default) or int8 (symmetric)");
+    cmd->add_option("--exclude", o->exclude, "Keep these nodes (names or op types) in FP32; repeatable");
+    cmd->add_option("--plan", o->plan_in, "Apply this precision plan (JSON written by an earlier run)");
+    cmd->add_option("--plan-out", o->plan_out, "Where to write the plan used (default: OUT with .plan.json)");
+    cmd->add_option("--min-sqnr", o->min_sqnr, "mixed: INT8 where a layer's sensitivity is at least this (dB, default 30)");
+    cmd->add_option("--sensitivity-samples", o->sensitivity_samples, "mixed: samples used to measure sensitivity (default 16)");
+    cmd->add_option("--report", o->reports, "Write a report: R.json or R.md; repeatable");
+    add_run_options(cmd, o->run);
+    cmd->callback([&action, o] { action = [o] { return run_quantize(*o); }; });
+}
+
+}  // namespace hq::app
