@@ -232,6 +232,10 @@ Range finish(const Histogram& h, double lo, double hi) {
 // nonzero). O(levels) per candidate with prefix sums of a, a*log(a) and nonzero counts.
 double entropy_threshold(const Histogram& h) {
     std::vector<double> a = abs_bins(h);
+    // Values in the first bin (|x| < one bin width; the zeros of ReLU outputs) quantize to about zero
+    // at any threshold; left in, their spike makes KL favour tiny thresholds (NVIDIA's
+    // pytorch-quantization skips zeros for the same reason).
+    a[0] = 0;
     int nb = (int)a.size();
     while (nb > 0 && a[nb - 1] == 0) --nb;
     const double w = h.bin_width();

@@ -1,12 +1,14 @@
 # Shared helpers for scripts/bench_infer.sh and scripts/bench_calibrate.sh (sourced, not run).
 # Environment: BUILD_DIR (default <repo>/build-bench), JOBS (ninja jobs, default 2),
-# PY (default /usr/bin/python3: Debian's, with python3-onnx and python3-numpy).
+# PY (default /usr/bin/python3: Debian's, with python3-onnx and python3-numpy),
+# HYQUANT (a hyquant binary to use as is: nothing is built; e.g. a copy taken while the tree is
+# being edited).
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PY=${PY:-/usr/bin/python3}
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench}
 JOBS=${JOBS:-2}
-HQ=$BUILD_DIR/hyquant
+HQ=${HYQUANT:-$BUILD_DIR/hyquant}
 BENCH_CACHE=$BUILD_DIR/bench          # generated ResNet-50 and its inputs (git-ignored: build-*/)
 CLS_MODEL=$ROOT/models/ppocr_mobile_v2_cls.onnx
 CLS_INPUTS=$ROOT/models/ppocr_cls_reference/inputs
@@ -17,6 +19,11 @@ fail() { echo "error: $*" >&2; exit 1; }
 
 # Configure (once) and build the hyquant target in Release; ninja makes this a no-op when up to date.
 ensure_build() {
+    if [ -n "${HYQUANT:-}" ]; then
+        [ -x "$HQ" ] || fail "HYQUANT=$HQ is not an executable"
+        log "using $HQ as is (HYQUANT set; nothing built)"
+        return 0
+    fi
     command -v ninja >/dev/null || fail "ninja is not installed (scripts/setup.sh installs the build deps)"
     if [ ! -f "$BUILD_DIR/build.ninja" ]; then
         log "configuring $BUILD_DIR (Release)"
