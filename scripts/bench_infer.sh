@@ -5,8 +5,8 @@
 #   scripts/bench_infer.sh [--threads N] [--reps R] [--r50-reps R] [--cls-copies C] [--r50-copies C]
 #                          [--r50-count K] [--only cls|resnet50] [--keep]
 #
-# Defaults: 2 threads, 5 repetitions for the bundled model (8 reference inputs repeated 25 times =
-# 200 samples), 3 repetitions for the generated ResNet-50 (8 random inputs, 1 copy).
+# Defaults: 2 threads, 7 repetitions for the bundled model (8 reference inputs repeated 50 times =
+# 400 samples), 5 repetitions for the generated ResNet-50 (8 random inputs repeated 4 times = 32).
 # Builds hyquant (Release, $BUILD_DIR, default build-bench/) if needed, installs onnxruntime-node
 # (scripts/ort/setup.sh), generates the ResNet-50 and its inputs once into build-bench/bench/.
 # Needs: cmake, ninja, node + npm, /usr/bin/python3 with numpy and onnx (Debian packages).
@@ -30,7 +30,7 @@
 set -euo pipefail
 source "$(dirname "$0")/bench_common.sh"
 
-THREADS=2 REPS=5 R50_REPS=3 CLS_COPIES=25 R50_COPIES=1 R50_COUNT=8 ONLY="" KEEP=0
+THREADS=2 REPS=7 R50_REPS=5 CLS_COPIES=50 R50_COPIES=4 R50_COUNT=8 ONLY="" KEEP=0
 while [ $# -gt 0 ]; do
     case $1 in
         --threads) THREADS=$2; shift 2 ;;

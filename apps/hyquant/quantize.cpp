@@ -29,7 +29,7 @@ struct Opts {
     std::string model, out, calib, data, plan_in, plan_out, method, precision = "int8", activation_type = "uint8";
     double percentile = 99.99, min_sqnr = 30.0;
     int64_t samples = 0, sensitivity_samples = 16;
-    bool per_tensor = false;
+    bool per_tensor = false, reduce_range = false;
     std::vector<std::string> exclude, reports;
     RunOptions run;
 };
@@ -112,12 +112,14 @@ int run_quantize(const Opts& o) {
         plan = quant::initial_plan(m, precision, o.exclude);
         plan.activation_type = o.activation_type;
         plan.per_channel = !o.per_tensor;
+        plan.reduce_range = o.reduce_range;
         plan.min_sqnr_db = o.min_sqnr;
     }
     plan.model_fingerprint = fingerprint;
     quant::QdqOptions qopt;
     qopt.int8_activations = plan.activation_type == "int8";
     qopt.per_channel = plan.per_channel;
+    qopt.reduce_range = plan.reduce_range;
     if (mixed && o.plan_in.empty()) {
         auto sens = calib::layer_sensitivity(m, plan, ranges, qopt, *data, *backend, o.sensitivity_samples);
         for (auto& l : plan.layers) {
@@ -165,7 +167,7 @@ int run_quantize(const Opts& o) {
     nlohmann::ordered_json meta{{"version", HYQUANT_VERSION},       {"command", command_line()},
                                 {"calibration_fingerprint", fingerprint}, {"calibration_method", calib::method_name(method)},
                                 {"precision", o.precision},           {"activation_type", plan.activation_type},
-                                {"per_channel", plan.per_channel}};
+                                {"per_channel", plan.per_channel}, {"reduce_range", plan.reduce_range}};
     m.set_metadata("hyquant", meta.dump());
 
     summary.model = o.model;
@@ -216,6 +218,8 @@ void add_quantize(CLI::App& app, Action& action) {
     cmd->add_option("--precision", o->precision, "int8|fp16|mixed (default int8)")
         ->check(CLI::IsMember({"int8", "fp16", "mixed"}));
     cmd->add_flag("--per-tensor", o->per_tensor, "One weight scale per tensor instead of per output channel");
+    cmd->add_flag("--reduce-range", o->reduce_range,
+                  "7-bit weights: avoids int16 saturation in ONNX Runtime's x86 CPU int8 kernels (no VNNI)");
     cmd->add_option("--activation-type", o->activation_type, "uint8 (asymmetric, default) or int8 (symmetric)");
     cmd->add_option("--exclude", o->exclude, "Keep these nodes (names or op types) in FP32; repeatable");
     cmd->add_option("--plan", o->plan_in, "Apply this precision plan (JSON written by an earlier run)");

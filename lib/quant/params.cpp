@@ -43,7 +43,7 @@ void layout(const Tensor& w, int64_t axis, int64_t& outer, int64_t& channels, in
 
 }  // namespace
 
-Tensor quantize_weight_with(const Tensor& w, int64_t axis, const std::vector<float>& scales) {
+Tensor quantize_weight_with(const Tensor& w, int64_t axis, const std::vector<float>& scales, int qmax) {
     HQ_ASSERT(w.dtype() == DType::F32);
     Tensor q(DType::I8, w.shape());
     const float* src = w.data<float>();
@@ -62,12 +62,12 @@ Tensor quantize_weight_with(const Tensor& w, int64_t axis, const std::vector<flo
             const float inv = 1.0f / scales[c];
             const int64_t base = (o * channels + c) * inner;
             for (int64_t i = 0; i < inner; ++i)
-                dst[base + i] = (int8_t)std::clamp(std::nearbyint(src[base + i] * inv), -127.0f, 127.0f);
+                dst[base + i] = (int8_t)std::clamp(std::nearbyint(src[base + i] * inv), -(float)qmax, (float)qmax);
         }
     return q;
 }
 
-WeightQuant quantize_weight(const Tensor& w, int64_t axis, bool per_channel) {
+WeightQuant quantize_weight(const Tensor& w, int64_t axis, bool per_channel, int qmax) {
     HQ_ASSERT(w.dtype() == DType::F32);
     WeightQuant r;
     r.axis = axis;
@@ -75,7 +75,7 @@ WeightQuant quantize_weight(const Tensor& w, int64_t axis, bool per_channel) {
     if (!per_channel) {
         float a = 0;
         for (int64_t i = 0; i < w.numel(); ++i) a = std::max(a, std::fabs(src[i]));
-        r.scales = {a > 0 ? a / 127.0f : 1.0f};
+        r.scales = {a > 0 ? a / (float)qmax : 1.0f};
     } else {
         int64_t outer, channels, inner;
         layout(w, axis, outer, channels, inner);
@@ -86,9 +86,9 @@ WeightQuant quantize_weight(const Tensor& w, int64_t axis, bool per_channel) {
                 for (int64_t i = 0; i < inner; ++i) amax[c] = std::max(amax[c], std::fabs(src[base + i]));
             }
         r.scales.resize(channels);
-        for (int64_t c = 0; c < channels; ++c) r.scales[c] = amax[c] > 0 ? amax[c] / 127.0f : 1.0f;
+        for (int64_t c = 0; c < channels; ++c) r.scales[c] = amax[c] > 0 ? amax[c] / (float)qmax : 1.0f;
     }
-    r.q = quantize_weight_with(w, axis, r.scales);
+    r.q = quantize_weight_with(w, axis, r.scales, qmax);
     return r;
 }
 

@@ -27,7 +27,7 @@ struct WeightQuant {
 
 // Symmetric per-channel int8 quantization of a float32 weight along `axis` (per_channel=false: one
 // scale, returned as a single-element vector). All-zero channels get scale 1.
-WeightQuant quantize_weight(const Tensor& w, int64_t axis, bool per_channel);
+WeightQuant quantize_weight(const Tensor& w, int64_t axis, bool per_channel, int qmax = 127);
 
 // Quantizes bias b (per channel) to int32 with scale input_scale * weight_scale[c]. Where a value
 // would not fit int32, that channel's weight scale is widened first (returned in `weight_scales`,
@@ -35,6 +35,6 @@ WeightQuant quantize_weight(const Tensor& w, int64_t axis, bool per_channel);
 Tensor quantize_bias(const Tensor& b, float input_scale, std::vector<float>& weight_scales, bool& widened);
 
 // Re-quantizes w along axis with the given per-channel scales (after bias-driven widening).
-Tensor quantize_weight_with(const Tensor& w, int64_t axis, const std::vector<float>& scales);
+Tensor quantize_weight_with(const Tensor& w, int64_t axis, const std::vector<float>& scales, int qmax = 127);
 
 }  // namespace hq::quant

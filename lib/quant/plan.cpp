@@ -44,6 +44,7 @@ std::string Plan::to_json() const {
     j["model_fingerprint"] = model_fingerprint;
     j["activation_type"] = activation_type;
     j["per_channel"] = per_channel;
+    j["reduce_range"] = reduce_range;
     j["min_sqnr_db"] = min_sqnr_db;
     json ls = json::array();
     for (const auto& l : layers) {
@@ -66,6 +67,7 @@ Plan Plan::from_json(const std::string& text, const std::string& label) {
         HQ_CHECK(p.activation_type == "uint8" || p.activation_type == "int8", label, ": activation_type '",
                  p.activation_type, "': expected uint8 or int8");
         p.per_channel = j.value("per_channel", true);
+        p.reduce_range = j.value("reduce_range", false);
         p.min_sqnr_db = j.value("min_sqnr_db", 30.0);
         std::set<std::string> seen;
         for (const auto& e : j.at("layers")) {

@@ -28,6 +28,7 @@ struct Plan {
     std::string model_fingerprint;
     std::string activation_type = "uint8";  // uint8 (asymmetric) or int8 (symmetric)
     bool per_channel = true;
+    bool reduce_range = false;  // 7-bit weights
     double min_sqnr_db = 30.0;
     std::vector<LayerPlan> layers;  // in graph order
 

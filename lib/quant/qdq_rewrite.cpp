@@ -120,7 +120,8 @@ QdqReport rewrite_qdq(graph::Model& m, const Plan& plan, const std::map<std::str
         int64_t axis = weight_channel_axis(n, w);
         bool per_channel = opt.per_channel && axis >= 0;
         if (wi == 0) per_channel = false;  // weight on the left of MatMul: its channels are not outputs
-        WeightQuant wq = quantize_weight(w, per_channel ? axis : 0, per_channel);
+        const int qmax = opt.reduce_range ? 63 : 127;
+        WeightQuant wq = quantize_weight(w, per_channel ? axis : 0, per_channel, qmax);
         std::vector<float> wscales = wq.scales;
         // Bias: int32 with scale s_in * s_w, widening weight scales where it would overflow.
         std::string bias_dq;
@@ -147,7 +148,7 @@ QdqReport rewrite_qdq(graph::Model& m, const Plan& plan, const std::map<std::str
                 }
             }
         }
-        Tensor wq_final = (wscales == wq.scales) ? wq.q : quantize_weight_with(w, axis, wscales);
+        Tensor wq_final = (wscales == wq.scales) ? wq.q : quantize_weight_with(w, axis, wscales, qmax);
         std::string w_dq = rw.dequantize_const(wname, wq_final, wscales, axis, per_channel);
         std::string a_dq = rw.quantize_activation(act, rit->second);
         graph::Node& node = g.nodes[ni];  // g.nodes may have grown

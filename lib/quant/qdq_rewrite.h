@@ -15,6 +15,9 @@ namespace hq::quant {
 struct QdqOptions {
     bool int8_activations = false;  // int8 symmetric activations instead of uint8 asymmetric
     bool per_channel = true;
+    // 7-bit weights ([-63, 63]): avoids the int16 saturation of u8*s8 pair sums (VPMADDUBSW) in
+    // ONNX Runtime's x86 CPU kernels without VNNI, as ORT's own reduce_range option does.
+    bool reduce_range = false;
 };
 
 struct QuantizedLayer {
