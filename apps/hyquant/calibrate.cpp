@@ -14,7 +14,7 @@ namespace hq::app {
 void add_calibrate(CLI::App& app, Action& action) {
     auto* cmd = app.add_subcommand("calibrate", "Observe activation ranges over a data folder; write TABLE.json");
     struct Opts {
-        std::string model, data, out, method = "mse";
+        std::string model, data, out, method = "minmax";
         double percentile = 99.99;
         int64_t samples = 0;
         std::vector<std::string> merge;
@@ -24,7 +24,7 @@ void add_calibrate(CLI::App& app, Action& action) {
     cmd->add_option("MODEL", o->model, "ONNX model file");
     cmd->add_option("--data", o->data, "Data folder (see README)");
     cmd->add_option("-o,--output", o->out, "Calibration table to write (JSON)")->required();
-    cmd->add_option("--method", o->method, "Range method marked as chosen (default mse): minmax|percentile|entropy|mse (all are stored)");
+    cmd->add_option("--method", o->method, "Range method marked as chosen (default minmax): minmax|percentile|entropy|mse (all are stored)");
     cmd->add_option("--percentile", o->percentile, "Percentile for --method percentile (default 99.99)");
     cmd->add_option("--samples", o->samples, "Use at most N samples (default: all)")->check(CLI::NonNegativeNumber);
     cmd->add_option("--merge", o->merge, "Merge these tables (of data shards of one model) instead of calibrating");

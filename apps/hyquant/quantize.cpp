@@ -82,7 +82,7 @@ int run_quantize(const Opts& o) {
     } else {
         exec::Executor ex(m, *backend);
         calib::CalibrateOptions co;
-        co.method = o.method.empty() ? calib::Method::Mse : calib::parse_method(o.method);
+        co.method = o.method.empty() ? calib::Method::MinMax : calib::parse_method(o.method);
         co.percentile = o.percentile;
         co.max_samples = o.samples;
         table = calib::calibrate(ex, *data, co);
@@ -212,7 +212,7 @@ void add_quantize(CLI::App& app, Action& action) {
     cmd->add_option("-o,--output", o->out, "Quantized model to write")->required();
     cmd->add_option("--calib", o->calib, "Calibration table from `hyquant calibrate`");
     cmd->add_option("--data", o->data, "Calibration data folder (calibrates now; needed by --precision mixed)");
-    cmd->add_option("--method", o->method, "Range method: minmax|percentile|entropy|mse (default: the table's, else mse)");
+    cmd->add_option("--method", o->method, "Range method: minmax|percentile|entropy|mse (default: the table's, else minmax)");
     cmd->add_option("--percentile", o->percentile, "Percentile for --method percentile (default 99.99)");
     cmd->add_option("--samples", o->samples, "Calibrate on at most N samples");
     cmd->add_option("--precision", o->precision, "int8|fp16|mixed (default int8)")
