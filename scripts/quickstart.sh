@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine, builds hyquant, and runs the main job on the bundled real model:
-# inspect it, then run it over the bundled preprocessed inputs and the raw text-line images.
+# calibrate on its text-line images, quantize to INT8 (QDQ) and mixed precision, and write reports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -9,9 +9,12 @@ cmake --build build -j "$(nproc)"
 model=models/ppocr_mobile_v2_cls.onnx
 out=${OUT:-out}
 mkdir -p "$out"
+pre=(--size 48x192 --keep-aspect --pad-value 0 --mean 127.5 --std 127.5)
 ./build/hyquant inspect "$model" --shape x=1x3x48x192
-./build/hyquant inspect "$model" --shape x=1x3x48x192 --json > "$out/inspect.json"
-./build/hyquant infer "$model" --data models/ppocr_cls_reference/inputs -o "$out/infer_reference" --overwrite
-./build/hyquant infer "$model" --data models/textlines/eval -o "$out/infer_eval" --overwrite \
-    --size 48x192 --keep-aspect --pad-value 0 --mean 127.5 --std 127.5
-echo "quickstart: wrote $out/inspect.json, $out/infer_reference/ and $out/infer_eval/"
+./build/hyquant calibrate "$model" --data models/textlines/calib "${pre[@]}" -o "$out/table.json"
+./build/hyquant quantize "$model" --calib "$out/table.json" -o "$out/ppocr_int8.onnx" --reduce-range \
+    --report "$out/ppocr_int8.json" --report "$out/ppocr_int8.md"
+./build/hyquant quantize "$model" --data models/textlines/calib "${pre[@]}" -o "$out/ppocr_mixed.onnx" \
+    --precision mixed --reduce-range --report "$out/ppocr_mixed.json" --report "$out/ppocr_mixed.md"
+cat "$out/ppocr_int8.md"
+echo "quickstart: models, plans and reports are in $out/"
