@@ -6,6 +6,7 @@
 #include "calib/data_reader.h"
 #include "calib/table.h"
 #include "exec/executor.h"
+#include "quant/accuracy_helpers.h"
 
 namespace hq::calib {
 
@@ -18,5 +19,10 @@ struct CalibrateOptions {
 // Runs up to max_samples samples of `data` through `ex` and returns the table (fingerprint/model
 // fields left for the caller). Shows progress.
 CalibrationTable calibrate(const exec::Executor& ex, const DataSource& data, const CalibrateOptions& opt);
+
+// Per-channel means (axis 1 for rank >= 3, the last axis otherwise) of `tensors` over up to
+// max_samples samples (0: all), for bias correction.
+quant::ChannelMeans channel_means(const exec::Executor& ex, const DataSource& data,
+                                  const std::set<std::string>& tensors, int64_t max_samples);
 
 }  // namespace hq::calib

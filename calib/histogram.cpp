@@ -33,7 +33,7 @@ void fill_impl(const float* x, int64_t n, F scale, bool check_finite, uint64_t* 
     // Four interleaved count arrays break the store-to-load dependency on runs of equal values
     // (post-ReLU zeros); summed at the end (exact).
     thread_local std::vector<uint32_t> scratch;
-    const bool big = n >= 16384;
+    const bool big = n >= 262144;  // below this, clearing and summing the scratch costs more than it saves
     uint32_t* c[4];
     if (big) {
         scratch.assign(4 * Histogram::kBins, 0);
@@ -130,7 +130,7 @@ void Histogram::add(const float* x, int64_t n) {
     grow_to(e);
     count_ += finite;
     static_assert(kBins == 8192, "fill() assumes kBins / 2 == 2^12");
-    const int64_t grain = 1 << 16;
+    const int64_t grain = 1 << 15;
     if (n < 2 * grain || num_threads() == 1) {
         fill(x, n, exp_, check, bins_.data());
         return;

@@ -21,8 +21,9 @@
 # which removes process start, model load, graph passes / session creation and first-run warm-up
 # (all in both runs) and leaves the steady-state cost of one sample: read .npy + run + write .npy.
 # The engines alternate within each repetition (order flipped every repetition) so machine noise
-# hits both alike; medians over repetitions are reported, and the ratio hyquant/ORT is of the
-# medians. For reference the script also prints ORT's in-process InferenceSession.run median
+# hits both alike; medians over repetitions are reported, the ratio hyquant/ORT of the medians,
+# and the median of the per-repetition ratios (hyquant and ORT of one repetition ran back to back,
+# so this one is the more robust when the machine's load changes during the run). For reference the script also prints ORT's in-process InferenceSession.run median
 # (run.js --bench, no file I/O), which should be a little below ORT's marginal number.
 # Outputs are compared (hyquant vs ORT, and ORT vs the bundled ORT reference outputs for (a)) with
 # scripts/compare_outputs.py: max abs difference and top-1 agreement.
@@ -110,17 +111,20 @@ bench_model() {  # label model data_dir copies reps [ort_reference_dir]
     inproc=$(node "$ORT_RUN" "$model" --data "$data" --threads "$THREADS" --bench "$(( reps < 3 ? reps : 3 ))" --warmup 1 |
         node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);console.log(j.latency_ms.median+" (p10 "+j.latency_ms.p10+", p90 "+j.latency_ms.p90+", "+j.runs+" runs)")})')
 
-    local hq_med="FAILED" ratio="n/a" ort_med
+    local hq_med="FAILED" ratio="n/a" pratio="n/a" ort_med pr=()
     ort_med=$(median "${ort_est[@]}")
     if [ $hq_ok = 1 ]; then
         hq_med=$(median "${hq_est[@]}")
         ratio=$(calc "$hq_med / $ort_med" 2)
+        for ((r = 0; r < reps; ++r)); do pr+=("$(calc "${hq_est[$r]} / ${ort_est[$r]}" 3)"); done
+        pratio="$(calc "$(median "${pr[@]}")" 2)   (per rep: ${pr[*]})"
     fi
     RESULTS+=("$(printf '%s\n' \
         "== $label: $(basename "$model"), $m samples per timed run, $THREADS threads, $reps reps" \
         "  hyquant median latency per sample : $hq_med ms   (reps: ${hq_est[*]:-})" \
         "  ORT     median latency per sample : $ort_med ms   (reps: ${ort_est[*]})" \
-        "  ratio hyquant/ORT                 : $ratio" \
+        "  ratio hyquant/ORT (of medians)    : $ratio" \
+        "  ratio, median of paired reps      : $pratio" \
         "  ORT in-process session.run median : $inproc ms" \
         "  outputs hyquant vs ORT            : $cmp_hq_ort" \
         "  outputs ORT vs bundled reference  : $cmp_ref")")

@@ -28,6 +28,15 @@ std::string sanitize_name(const std::string& s) {
 
 namespace {
 
+// Files inside a staged folder need no atomic rename of their own: the folder appears whole.
+void write_plain(const std::string& path, const std::string& bytes) {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    HQ_CHECK(f, path, ": cannot create");
+    bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+    ok = std::fclose(f) == 0 && ok;
+    HQ_CHECK(ok, path, ": write failed");
+}
+
 // A folder that appears at its path only when complete: filled under a temporary name, renamed at the end.
 class StagedDir {
 public:
@@ -118,12 +127,11 @@ void add_infer(CLI::App& app, Action& action) {
                 if (saved) {
                     fs::create_directories(fs::path(saved->path()) / sdir);
                     for (const auto& [name, t] : s.inputs)
-                        write_file_atomic((fs::path(saved->path()) / sdir / (sanitize_name(name) + ".npy")).string(),
-                                          to_npy(t));
+                        write_plain((fs::path(saved->path()) / sdir / (sanitize_name(name) + ".npy")).string(), to_npy(t));
                 }
                 for (const auto& ov : m.graph.outputs) {
                     std::string file = (fs::path(out.path()) / sdir / (sanitize_name(ov.name) + ".npy")).string();
-                    write_file_atomic(file, to_npy(outs.at(ov.name)));
+                    write_plain(file, to_npy(outs.at(ov.name)));
                 }
                 progress.tick();
             }

@@ -15,6 +15,7 @@
 #include "graph/passes.h"
 #include "graph/upgrade_opset.h"
 #include "onnx_io/onnx_io.h"
+#include "quant/accuracy_helpers.h"
 #include "quant/fp16_rewrite.h"
 #include "quant/qdq_rewrite.h"
 #include "report/quant_report.h"
@@ -29,7 +30,7 @@ struct Opts {
     std::string model, out, calib, data, plan_in, plan_out, method, precision = "int8", activation_type = "uint8";
     double percentile = 99.99, min_sqnr = 30.0;
     int64_t samples = 0, sensitivity_samples = 16;
-    bool per_tensor = false, reduce_range = false;
+    bool per_tensor = false, reduce_range = false, bias_correction = false, equalize = false;
     std::vector<std::string> exclude, reports;
     RunOptions run;
 };
@@ -67,6 +68,13 @@ int run_quantize(const Opts& o) {
     calib::ImageOptions io = o.run.image_options();
     graph::Model m = load_and_prepare(o.model, shapes, true);
     const int64_t opset_in = m.opset("");
+    report::QuantizeSummary summary;
+    std::vector<std::string> equalized;
+    if (o.equalize || (!o.plan_in.empty() && quant::Plan::from_json(read_file(o.plan_in), o.plan_in).equalization)) {
+        HQ_CHECK(o.calib.empty(), "--equalize changes activation ranges: calibrate with --data, not a --calib table");
+        equalized = quant::cross_layer_equalize(m);
+        summary.notes.push_back("cross-layer equalization: " + std::to_string(equalized.size()) + " Conv pairs");
+    }
     const std::string fingerprint = calib::model_fingerprint(o.model);
     select_device(o.run);
     auto backend = exec::cpu::make_backend();
@@ -135,8 +143,24 @@ int run_quantize(const Opts& o) {
         }
     }
 
+    if (o.plan_in.empty()) {
+        plan.bias_correction = o.bias_correction;
+        plan.equalization = o.equalize;
+    }
+    if (plan.bias_correction) {
+        HQ_CHECK(data.has_value(), "--bias-correction needs --data (the activations' per-channel means)");
+        std::set<std::string> inputs;
+        for (const auto& n : m.graph.nodes) {
+            const quant::LayerPlan* lp = plan.find(n.name);
+            if (lp && lp->precision == quant::Precision::Int8) inputs.insert(n.input(0));
+        }
+        exec::Executor ex(m, *backend);
+        auto means = calib::channel_means(ex, *data, inputs, o.samples);
+        auto corrected = quant::correct_bias(m, plan, means, qopt);
+        summary.notes.push_back("bias correction: " + std::to_string(corrected.size()) + " layers");
+    }
+
     // FP16 first (its regions never contain INT8 layers), then QDQ on the INT8 layers.
-    report::QuantizeSummary summary;
     std::set<std::string> fp16_nodes;
     if (precision == quant::Precision::Fp16 && !mixed) {
         std::set<std::string> excluded;
@@ -167,7 +191,8 @@ int run_quantize(const Opts& o) {
     nlohmann::ordered_json meta{{"version", HYQUANT_VERSION},       {"command", command_line()},
                                 {"calibration_fingerprint", fingerprint}, {"calibration_method", calib::method_name(method)},
                                 {"precision", o.precision},           {"activation_type", plan.activation_type},
-                                {"per_channel", plan.per_channel}, {"reduce_range", plan.reduce_range}};
+                                {"per_channel", plan.per_channel}, {"reduce_range", plan.reduce_range},
+                                {"bias_correction", plan.bias_correction}, {"equalization", plan.equalization}};
     m.set_metadata("hyquant", meta.dump());
 
     summary.model = o.model;
@@ -221,6 +246,10 @@ void add_quantize(CLI::App& app, Action& action) {
     cmd->add_flag("--reduce-range", o->reduce_range,
                   "7-bit weights: avoids int16 saturation in ONNX Runtime's x86 CPU int8 kernels (no VNNI)");
     cmd->add_option("--activation-type", o->activation_type, "uint8 (asymmetric, default) or int8 (symmetric)");
+    cmd->add_flag("--bias-correction", o->bias_correction,
+                  "Correct INT8 biases for the weights' quantization error: b -= (Wq - W) E[x] (needs --data)");
+    cmd->add_flag("--equalize", o->equalize,
+                  "Cross-layer equalization of Conv->[Relu]->Conv pairs before calibrating (needs --data)");
     cmd->add_option("--exclude", o->exclude, "Keep these nodes (names or op types) in FP32; repeatable");
     cmd->add_option("--plan", o->plan_in, "Apply this precision plan (JSON written by an earlier run)");
     cmd->add_option("--plan-out", o->plan_out, "Where to write the plan used (default: OUT with .plan.json)");

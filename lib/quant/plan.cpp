@@ -45,6 +45,8 @@ std::string Plan::to_json() const {
     j["activation_type"] = activation_type;
     j["per_channel"] = per_channel;
     j["reduce_range"] = reduce_range;
+    j["bias_correction"] = bias_correction;
+    j["equalization"] = equalization;
     j["min_sqnr_db"] = min_sqnr_db;
     json ls = json::array();
     for (const auto& l : layers) {
@@ -68,6 +70,8 @@ Plan Plan::from_json(const std::string& text, const std::string& label) {
                  p.activation_type, "': expected uint8 or int8");
         p.per_channel = j.value("per_channel", true);
         p.reduce_range = j.value("reduce_range", false);
+        p.bias_correction = j.value("bias_correction", false);
+        p.equalization = j.value("equalization", false);
         p.min_sqnr_db = j.value("min_sqnr_db", 30.0);
         std::set<std::string> seen;
         for (const auto& e : j.at("layers")) {

@@ -29,6 +29,7 @@ struct Plan {
     std::string activation_type = "uint8";  // uint8 (asymmetric) or int8 (symmetric)
     bool per_channel = true;
     bool reduce_range = false;  // 7-bit weights
+    bool bias_correction = false, equalization = false;
     double min_sqnr_db = 30.0;
     std::vector<LayerPlan> layers;  // in graph order
 

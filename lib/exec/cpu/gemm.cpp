@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <mutex>
 
 #include "exec/cpu/common.h"
 #include "exec/cpu/kernels.h"
@@ -16,18 +17,46 @@ namespace hq::exec::cpu {
 
 namespace {
 
-void sync_blas_threads() {
-    static std::atomic<int> current{0};
-    const int n = hq::num_threads();
-    if (current.load(std::memory_order_relaxed) != n) {
-        openblas_set_num_threads(n);
-        current.store(n, std::memory_order_relaxed);
+// OpenBLAS runs single-threaded; hyquant splits large GEMMs over its own pool. One pool for every
+// kernel means no OpenBLAS threads spin-waiting against ours on small machines.
+void blas_single_thread() {
+    static std::once_flag once;
+    std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+
+// Splits C into column (or row) blocks, one per thread, when the product is large enough.
+template <typename T, typename F>
+void split_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb,
+                T* c, int64_t ldc, F&& gemm) {
+    blas_single_thread();
+    const int threads = hq::num_threads();
+    if (threads <= 1 || (double)m * n * k < 262144.0 || std::max(m, n) < 32) {
+        gemm(m, n, a, b, c);
+        return;
+    }
+    if (n >= 16 * threads) {
+        const int64_t blocks = (n + 15) / 16;
+        hq::parallel_for(threads, 1, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; ++t) {
+                int64_t j0 = blocks * t / threads * 16, j1 = std::min(n, blocks * (t + 1) / threads * 16);
+                if (j1 <= j0) continue;
+                gemm(m, j1 - j0, a, tb ? b + j0 * ldb : b + j0, c + j0);
+            }
+        });
+    } else {
+        hq::parallel_for(threads, 1, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; ++t) {
+                int64_t i0 = m * t / threads, i1 = m * (t + 1) / threads;
+                if (i1 <= i0) continue;
+                gemm(i1 - i0, n, ta ? a + i0 : a + i0 * lda, b, c + i0 * ldc);
+            }
+        });
     }
 }
 
 }  // namespace
 
-// Row-major C[M,N] = alpha * op(A) * op(B) + beta * C on OpenBLAS with hq::num_threads() threads.
+// Row-major C[M,N] = alpha * op(A) * op(B) + beta * C on OpenBLAS, split over hq::num_threads() threads.
 // Also used by conv.cpp.
 void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
                const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
@@ -37,10 +66,11 @@ void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, c
             for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.f ? 0.f : beta * c[i * ldc + j];
         return;
     }
-    sync_blas_threads();
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
-                alpha, a, (int)std::max<int64_t>(lda, 1), b, (int)std::max<int64_t>(ldb, 1), beta, c,
-                (int)std::max<int64_t>(ldc, 1));
+    split_gemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, [&](int64_t mm, int64_t nn, const float* pa, const float* pb, float* pc) {
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)mm, (int)nn,
+                    (int)k, alpha, pa, (int)std::max<int64_t>(lda, 1), pb, (int)std::max<int64_t>(ldb, 1), beta, pc,
+                    (int)std::max<int64_t>(ldc, 1));
+    });
 }
 
 void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
@@ -51,10 +81,11 @@ void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, 
             for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0. ? 0. : beta * c[i * ldc + j];
         return;
     }
-    sync_blas_threads();
-    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
-                alpha, a, (int)std::max<int64_t>(lda, 1), b, (int)std::max<int64_t>(ldb, 1), beta, c,
-                (int)std::max<int64_t>(ldc, 1));
+    split_gemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, [&](int64_t mm, int64_t nn, const double* pa, const double* pb, double* pc) {
+        cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)mm, (int)nn,
+                    (int)k, alpha, pa, (int)std::max<int64_t>(lda, 1), pb, (int)std::max<int64_t>(ldb, 1), beta, pc,
+                    (int)std::max<int64_t>(ldc, 1));
+    });
 }
 
 namespace {
