@@ -4,6 +4,9 @@
 #include <cfloat>
 #include <cmath>
 #include <limits>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "core/error.h"
 #include "core/threads.h"
@@ -72,6 +75,44 @@ void fill(const float* x, int64_t n, int exponent, bool check_finite, uint64_t* 
         fill_impl<double>(x, n, std::ldexp(1.0, 12 - exponent), check_finite, bins);
 }
 
+// Min and max over the non-NaN values, and the NaN count. SSE: minps/maxps return their second
+// operand when either is NaN, which skips NaNs exactly like the scalar `v < m ? v : m`.
+void minmax_nan(const float* x, int64_t n, float& mn, float& mx, uint64_t& nan) {
+    int64_t i = 0;
+#if defined(__SSE2__)
+    __m128 vmn = _mm_set1_ps(mn), vmx = _mm_set1_ps(mx);
+    __m128i vnan = _mm_setzero_si128();
+    for (; i + 4 <= n; i += 4) {
+        __m128 v = _mm_loadu_ps(x + i);
+        vmn = _mm_min_ps(v, vmn);
+        vmx = _mm_max_ps(v, vmx);
+        vnan = _mm_sub_epi32(vnan, _mm_castps_si128(_mm_cmpunord_ps(v, v)));  // +1 per NaN lane
+        if ((i & 0x3fffffc) == 0x3fffffc) {  // flush the 32-bit lane counters well before they overflow
+            alignas(16) int32_t c[4];
+            _mm_store_si128((__m128i*)c, vnan);
+            nan += (uint64_t)c[0] + c[1] + c[2] + c[3];
+            vnan = _mm_setzero_si128();
+        }
+    }
+    alignas(16) float a[4], b[4];
+    alignas(16) int32_t c[4];
+    _mm_store_ps(a, vmn);
+    _mm_store_ps(b, vmx);
+    _mm_store_si128((__m128i*)c, vnan);
+    nan += (uint64_t)c[0] + c[1] + c[2] + c[3];
+    for (int k = 0; k < 4; ++k) {
+        mn = a[k] < mn ? a[k] : mn;
+        mx = b[k] > mx ? b[k] : mx;
+    }
+#endif
+    for (; i < n; ++i) {
+        float v = x[i];
+        nan += v != v;
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+    }
+}
+
 }  // namespace
 
 double Histogram::range() const { return std::ldexp(1.0, exp_); }
@@ -94,12 +135,7 @@ void Histogram::add(const float* x, int64_t n) {
     if (n <= 0) return;
     float mn = std::numeric_limits<float>::infinity(), mx = -mn;
     uint64_t nan = 0;
-    for (int64_t i = 0; i < n; ++i) {
-        float v = x[i];
-        nan += v != v;
-        mn = v < mn ? v : mn;
-        mx = v > mx ? v : mx;
-    }
+    minmax_nan(x, n, mn, mx, nan);
     uint64_t inf = 0;
     bool check = nan > 0;
     if (std::isinf(mn) || std::isinf(mx)) {  // recompute over finite values only
@@ -126,9 +162,10 @@ void Histogram::add(const float* x, int64_t n) {
         min_ = std::min(min_, mn);
         max_ = std::max(max_, mx);
     }
+    count_ += finite;
+    if (!with_bins_) return;
     int e = std::max(needed_exponent(mn, mx), bins_.empty() ? kMinExp : exp_);
     grow_to(e);
-    count_ += finite;
     static_assert(kBins == 8192, "fill() assumes kBins / 2 == 2^12");
     const int64_t grain = 1 << 15;
     if (n < 2 * grain || num_threads() == 1) {
@@ -155,14 +192,24 @@ void Histogram::merge(const Histogram& o) {
     if (o.count_ == 0) return;
     if (count_ == 0) {
         uint64_t nan = nan_, inf = inf_;
+        bool bins = with_bins_ && o.with_bins_;
         *this = o;
         nan_ = nan;
         inf_ = inf;
+        if (!bins) {
+            with_bins_ = false;
+            bins_.clear();
+        }
         return;
     }
     min_ = std::min(min_, o.min_);
     max_ = std::max(max_, o.max_);
     count_ += o.count_;
+    if (!with_bins_ || !o.with_bins_) {  // a min/max-only side: the merge keeps min/max only
+        with_bins_ = false;
+        bins_.clear();
+        return;
+    }
     Histogram other = o;
     int e = std::max(exp_, o.exp_);
     grow_to(e);
@@ -189,6 +236,19 @@ Histogram Histogram::from_parts(float mn, float mx, uint64_t nan, uint64_t inf, 
     h.exp_ = exponent;
     h.count_ = total;
     h.bins_ = std::move(bins);
+    return h;
+}
+
+Histogram Histogram::from_minmax(float mn, float mx, uint64_t count, uint64_t nan, uint64_t inf) {
+    Histogram h(false);
+    h.nan_ = nan;
+    h.inf_ = inf;
+    h.count_ = count;
+    if (count) {
+        HQ_CHECK(mn <= mx, "calibration table: min > max");
+        h.min_ = mn;
+        h.max_ = mx;
+    }
     return h;
 }
 
@@ -366,6 +426,7 @@ double quantile(const Histogram& h, double q) {
 
 Range compute_range(const Histogram& h, Method m, double percentile) {
     if (h.empty()) return Range{};
+    if (!h.has_bins()) return finish(h, h.min(), h.max());
     switch (m) {
         case Method::MinMax: return finish(h, h.min(), h.max());
         case Method::Percentile: {

@@ -13,6 +13,10 @@ class Histogram {
 public:
     static constexpr int kBins = 8192;  // 4096 per sign; >= 2048 bins always cover [0, max|x|]
 
+    // with_bins = false keeps only min/max and counts (for tensors that need no clipping range).
+    explicit Histogram(bool with_bins = true) : with_bins_(with_bins) {}
+    bool has_bins() const { return with_bins_; }
+
     // Adds n float32 values.
     void add(const float* x, int64_t n);
     // Adds another histogram (exact).
@@ -33,9 +37,12 @@ public:
     // Restores a histogram from its parts (a calibration table); checks consistency.
     static Histogram from_parts(float mn, float mx, uint64_t nan, uint64_t inf, int exponent,
                                 std::vector<uint64_t> bins);
+    // Restores a min/max-only record.
+    static Histogram from_minmax(float mn, float mx, uint64_t count, uint64_t nan, uint64_t inf);
 
 private:
     void grow_to(int e);  // doubles the range until it is 2^e
+    bool with_bins_ = true;
     uint64_t count_ = 0, nan_ = 0, inf_ = 0;
     float min_ = 0, max_ = 0;
     int exp_ = -126;
@@ -54,7 +61,8 @@ std::string method_name(Method m);
 // Range of the values by a method: minmax [min, max]; percentile p (per side: the (100-p)% and p%
 // quantiles); entropy (TensorRT: threshold minimizing KL divergence between the |x| histogram on 2048+
 // bins and its 128-level quantization); mse (threshold minimizing expected squared quantization error
-// for 8-bit quantization). Ranges are clipped to [min, max] and always contain 0.
+// for 8-bit quantization). Ranges are clipped to [min, max] and always contain 0. Without bins,
+// every method gives the min/max range.
 Range compute_range(const Histogram& h, Method m, double percentile = 99.99);
 
 }  // namespace hq::calib

@@ -54,7 +54,10 @@ std::string CalibrationTable::to_json() const {
         t["inf"] = h.inf_count();
         t["min"] = h.empty() ? json(nullptr) : json(h.min());
         t["max"] = h.empty() ? json(nullptr) : json(h.max());
-        if (!h.empty()) {
+        if (!h.empty() && !h.has_bins()) {
+            t["ranges"] = json{{"minmax", range_json(compute_range(h, Method::MinMax))}};
+            t["chosen"] = range_json(compute_range(h, Method::MinMax));
+        } else if (!h.empty()) {
             const auto& b = h.bins();
             int first = 0, last = Histogram::kBins - 1;
             while (b[first] == 0) ++first;
@@ -95,8 +98,10 @@ CalibrationTable CalibrationTable::read(const std::string& path) {
                  Histogram::kBins);
         for (const auto& [name, tj] : j.at("tensors").items()) {
             uint64_t nan = tj.at("nan").get<uint64_t>(), inf = tj.at("inf").get<uint64_t>();
-            if (!tj.contains("histogram")) {
-                t.tensors[name] = Histogram::from_parts(0, 0, nan, inf, 0, {});
+            if (!tj.contains("histogram")) {  // min/max only (or nothing finite seen)
+                uint64_t count = tj.at("count").get<uint64_t>();
+                float mn = count ? tj.at("min").get<float>() : 0.0f, mx = count ? tj.at("max").get<float>() : 0.0f;
+                t.tensors[name] = Histogram::from_minmax(mn, mx, count, nan, inf);
                 continue;
             }
             const auto& hj = tj.at("histogram");

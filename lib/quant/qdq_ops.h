@@ -9,10 +9,11 @@ namespace hq::quant {
 
 // Layers with weights: quantized with int8 per-channel weights and QDQ on their activation input.
 bool is_weighted_layer(const std::string& op_type);  // Conv, ConvTranspose, Gemm, MatMul
-// Every op whose float inputs/outputs the QDQ writer may wrap in QuantizeLinear/DequantizeLinear.
-bool is_quantized_op(const std::string& op_type);
-// Float activations (not initializers) that calibration must observe for this model: the float32
-// inputs and outputs of the nodes of quantized ops, in a stable (sorted) order.
+// Activations the QDQ writer quantizes, which calibration observes with full histograms: the
+// activation input of every weighted layer with a constant weight.
 std::set<std::string> calibration_targets(const graph::Model& m);
+// Every float activation (input or output of a node, graph inputs included) whose min/max the FP16
+// rewrite checks against the float16 range.
+std::set<std::string> range_targets(const graph::Model& m);
 
 }  // namespace hq::quant

@@ -24,14 +24,20 @@ t = sys.argv[1]
 whole = json.load(open(f"{t}/all.json"))
 merged = json.load(open(f"{t}/merged.json"))
 assert whole["schema"] == 1 and whole["samples"] == 48 and merged["samples"] == 48
-assert len(whole["tensors"]) > 50, len(whole["tensors"])
 assert whole["tensors"] == merged["tensors"], "merged shards differ from one run over all the data"
+hist = {k: v for k, v in whole["tensors"].items() if "histogram" in v}
+# every Conv/MatMul activation input has a histogram (the QDQ writer's tensors); the rest min/max
+assert len(hist) >= 50, len(hist)
+assert len(whole["tensors"]) > len(hist)
 for name, v in whole["tensors"].items():
     lo, hi = v["chosen"]
     assert lo <= 0 <= hi and v["min"] <= v["max"], name
-    assert set(v["ranges"]) == {"minmax", "percentile", "entropy", "mse"}
-    assert sum(v["histogram"]["counts"]) == v["count"], name
-print("calibration table ok:", len(whole["tensors"]), "tensors")
+    if name in hist:
+        assert set(v["ranges"]) == {"minmax", "percentile", "entropy", "mse"}
+        assert sum(v["histogram"]["counts"]) == v["count"], name
+    else:
+        assert set(v["ranges"]) == {"minmax"}, name
+print("calibration table ok:", len(hist), "histograms,", len(whole["tensors"]), "tensors")
 PY
 # bad data: empty folder, and a table of another model in a merge
 mkdir -p "$t/empty"
