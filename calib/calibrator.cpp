@@ -47,7 +47,7 @@ public:
     }
 
 private:
-    static constexpr size_t kBatchBytes = 4 << 20, kMaxBatches = 4;  // at most ~20 MB in flight
+    static constexpr size_t kBatchBytes = 1 << 20, kMaxBatches = 2;  // at most ~3 MB in flight
     void loop() {
         for (;;) {
             Batch b;

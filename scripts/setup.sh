@@ -8,7 +8,7 @@ PKGS=(
     libcli11-dev libspdlog-dev libfmt-dev catch2 nlohmann-json3-dev
     libopenblas-dev libdnnl-dev libstb-dev
     libonnx-testdata
-    python3 python3-onnx python3-numpy
+    python3 python3-onnx python3-numpy chromium
 )
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

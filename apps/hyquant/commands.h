@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "calib/accuracy.h"
 #include "graph/graph.h"
 
 namespace hq::app {
@@ -17,6 +18,10 @@ void add_inspect(CLI::App& app, Action& action);
 void add_infer(CLI::App& app, Action& action);
 void add_calibrate(CLI::App& app, Action& action);
 void add_quantize(CLI::App& app, Action& action);
+void add_evaluate(CLI::App& app, Action& action);
+
+// Logs per-output metrics, accuracies and the worst layers of an evaluation.
+void print_accuracy(const calib::AccuracySummary& s);
 
 // "x=1x3x48x192" -> {"x", {1,3,48,192}}; throws hq::Error on a malformed value.
 std::pair<std::string, Shape> parse_shape_arg(const std::string& s);

@@ -8,6 +8,8 @@
 #include "apps/hyquant/commands.h"
 #include "apps/hyquant/data_options.h"
 #include "calib/calibrator.h"
+#include "calib/evaluate.h"
+#include "report/eval_report.h"
 #include "calib/sensitivity.h"
 #include "core/error.h"
 #include "core/fileio.h"
@@ -28,6 +30,9 @@ namespace {
 
 struct Opts {
     std::string model, out, calib, data, plan_in, plan_out, method, precision = "int8", activation_type = "uint8";
+    std::string eval_data, labels;
+    std::optional<double> max_drop;
+    bool keep_best = false;
     double percentile = 99.99, min_sqnr = 30.0;
     int64_t samples = 0, sensitivity_samples = 16;
     bool per_tensor = false, reduce_range = false, bias_correction = false, equalize = false;
@@ -49,6 +54,142 @@ struct Cleanup {
         for (const auto& f : files) std::remove(f.c_str());
     }
 };
+
+// The rewritten model for a plan: FP16 regions first (they never contain INT8 layers), then QDQ.
+graph::Model build_candidate(const graph::Model& prepared, const quant::Plan& plan,
+                             const std::map<std::string, std::pair<float, float>>& ranges,
+                             const std::map<std::string, std::pair<float, float>>& observed,
+                             const quant::QdqOptions& qopt, bool whole_fp16, const std::vector<std::string>& exclude,
+                             std::map<std::string, std::string>* kept_fp32, quant::QdqReport* qdq) {
+    graph::Model m = prepared;  // initializers share storage: cheap
+    std::set<std::string> fp16_nodes;
+    if (whole_fp16) {
+        std::set<std::string> excluded;
+        for (const auto& l : plan.layers)
+            if (l.precision != quant::Precision::Fp16) excluded.insert(l.node);
+        for (const auto& n : m.graph.nodes) {
+            bool ex = excluded.count(n.name) != 0;
+            for (const auto& e : exclude) ex |= e == n.name || e == n.op_type;
+            if (!ex) fp16_nodes.insert(n.name);
+        }
+    } else {
+        for (const auto& l : plan.layers)
+            if (l.precision == quant::Precision::Fp16) fp16_nodes.insert(l.node);
+        if (!fp16_nodes.empty()) fp16_nodes = quant::grow_fp16_region(m, fp16_nodes);
+    }
+    if (!fp16_nodes.empty()) {
+        quant::Fp16Report fr = quant::rewrite_fp16(m, fp16_nodes, observed, true);
+        if (kept_fp32) *kept_fp32 = fr.kept_fp32;
+    }
+    quant::QdqReport r = quant::rewrite_qdq(m, plan, ranges, qopt);
+    if (qdq) *qdq = r;
+    graph::eliminate_dead_code(m);
+    m.graph.value_info.clear();
+    onnx_io::infer_shapes(m);
+    return m;
+}
+
+struct BudgetResult {
+    quant::Plan plan;
+    calib::AccuracySummary summary;  // the final evaluation, with every search step
+    bool met = false;
+};
+
+// Accuracy-budget search: from the sensitivity-ranked plan, move the most sensitive INT8 layers to
+// FP16 (then FP16 to FP32), doubling the group each step, until the drop is within budget; then try
+// each moved layer back one precision step (least sensitive first), keeping it where the budget holds.
+BudgetResult search_budget(const graph::Model& reference, quant::Plan plan,
+                           const std::function<graph::Model(const quant::Plan&)>& build,
+                           const calib::DataSource& eval, calib::EvaluateOptions eo, double max_drop,
+                           const exec::Backend& backend) {
+    std::vector<calib::SearchStep> steps;
+    auto measure = [&](const quant::Plan& p, const std::string& action, bool layerwise) {
+        graph::Model cand = build(p);
+        calib::EvaluateOptions e = eo;
+        e.layer_samples = layerwise ? 8 : 0;
+        calib::AccuracySummary s = calib::evaluate_models(reference, cand, eval, backend, e);
+        double d = calib::budget_drop(s, s.budget_metric);
+        s.drop = d;
+        calib::SearchStep st;
+        st.index = (int)steps.size();
+        st.action = action;
+        for (const auto& l : p.layers) {
+            st.int8 += l.precision == quant::Precision::Int8;
+            st.fp16 += l.precision == quant::Precision::Fp16;
+            st.fp32 += l.precision == quant::Precision::Fp32;
+        }
+        st.metric = d;
+        st.within_budget = d <= max_drop + 1e-9;
+        if (!action.empty()) steps.push_back(st);
+        spdlog::info("budget search step {}: {} -> {:.2f} ({})", st.index, action, d, st.within_budget ? "within" : "over");
+        return s;
+    };
+    // Most sensitive first (lowest SQNR).
+    std::vector<size_t> order;
+    for (size_t i = 0; i < plan.layers.size(); ++i)
+        if (plan.layers[i].precision != quant::Precision::Fp32) order.push_back(i);
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        return plan.layers[a].sensitivity_db.value_or(1e9) < plan.layers[b].sensitivity_db.value_or(1e9);
+    });
+    calib::AccuracySummary s = measure(plan, "start: sensitivity-ranked plan", false);
+    std::vector<size_t> moved;
+    for (quant::Precision target : {quant::Precision::Fp16, quant::Precision::Fp32}) {
+        size_t group = 1;
+        while (!(s.drop.value_or(0) <= max_drop + 1e-9)) {
+            std::vector<size_t> batch;
+            for (size_t i : order)
+                if (plan.layers[i].precision < target && batch.size() < group) batch.push_back(i);
+            if (batch.empty()) break;
+            std::string names;
+            for (size_t i : batch) {
+                plan.layers[i].precision = target;
+                plan.layers[i].reason = "budget search: moved to " + quant::precision_name(target);
+                names += (names.empty() ? "" : ", ") + plan.layers[i].node;
+                if (std::find(moved.begin(), moved.end(), i) == moved.end()) moved.push_back(i);
+            }
+            s = measure(plan, names + " -> " + quant::precision_name(target), false);
+            group *= 2;
+        }
+    }
+    BudgetResult r;
+    r.met = s.drop.value_or(0) <= max_drop + 1e-9;
+    if (r.met) {
+        // Least sensitive first: try each moved layer one precision step back.
+        std::vector<size_t> back(moved.rbegin(), moved.rend());
+        for (size_t i : back) {
+            while (plan.layers[i].precision != quant::Precision::Int8) {
+                quant::Plan trial = plan;
+                auto& l = trial.layers[i];
+                quant::Precision from = l.precision;
+                l.precision = from == quant::Precision::Fp32 ? quant::Precision::Fp16 : quant::Precision::Int8;
+                calib::AccuracySummary t =
+                    measure(trial, l.node + " " + quant::precision_name(from) + " -> " + quant::precision_name(l.precision), false);
+                if (!(t.drop.value_or(0) <= max_drop + 1e-9)) break;
+                l.reason = "budget search: kept " + quant::precision_name(l.precision) + " within budget";
+                plan = trial;
+            }
+        }
+    }
+    r.summary = measure(plan, "", true);  // final, with the layer-wise comparison
+    r.summary.steps = steps;
+    r.summary.max_drop = max_drop;
+    r.summary.budget_ok = r.met;
+    r.plan = plan;
+    return r;
+}
+
+void write_all_reports(const report::QuantizeSummary& q, const std::vector<std::string>& paths,
+                       const std::optional<calib::AccuracySummary>& acc) {
+    if (!acc) {
+        report::write_quantize_reports(q, paths);
+        return;
+    }
+    // With an accuracy evaluation: .json and .md hold both parts, .html the accuracy report.
+    std::vector<std::string> quant_paths, acc_paths;
+    for (const auto& p : paths) (p.size() > 5 && p.compare(p.size() - 5, 5, ".html") == 0 ? acc_paths : quant_paths).push_back(p);
+    report::write_quantize_reports(q, quant_paths, &*acc);
+    if (!acc_paths.empty()) report::write_accuracy_reports(*acc, acc_paths);
+}
 
 int run_quantize(const Opts& o) {
     quant::Precision precision = o.precision == "mixed" ? quant::Precision::Int8
@@ -160,30 +301,38 @@ int run_quantize(const Opts& o) {
         summary.notes.push_back("bias correction: " + std::to_string(corrected.size()) + " layers");
     }
 
-    // FP16 first (its regions never contain INT8 layers), then QDQ on the INT8 layers.
-    std::set<std::string> fp16_nodes;
-    if (precision == quant::Precision::Fp16 && !mixed) {
-        std::set<std::string> excluded;
-        for (const auto& l : plan.layers)
-            if (l.precision != quant::Precision::Fp16) excluded.insert(l.node);
-        for (const auto& n : m.graph.nodes) {
-            bool ex = excluded.count(n.name) != 0;
-            for (const auto& e : o.exclude) ex |= e == n.name || e == n.op_type;
-            if (!ex) fp16_nodes.insert(n.name);
+    const bool whole_fp16 = precision == quant::Precision::Fp16 && !mixed;
+    std::optional<calib::AccuracySummary> accuracy;
+    if (o.max_drop) {
+        HQ_CHECK(!o.eval_data.empty(), "--max-drop needs --eval-data DIR");
+        HQ_CHECK(!whole_fp16, "--max-drop searches INT8/FP16 per layer: use --precision int8 or mixed");
+        calib::DataSource eval(o.eval_data, m.graph.inputs, io);
+        calib::EvaluateOptions eo;
+        if (!o.labels.empty()) eo.labels = calib::read_labels(o.labels);
+        if (!data) HQ_CHECK(std::all_of(plan.layers.begin(), plan.layers.end(),
+                                        [](const quant::LayerPlan& l) { return l.sensitivity_db.has_value(); }),
+                            "--max-drop ranks layers by sensitivity: give --data (or a --plan with sensitivities)");
+        if (data && std::any_of(plan.layers.begin(), plan.layers.end(),
+                                [](const quant::LayerPlan& l) { return !l.sensitivity_db; })) {
+            auto sens = calib::layer_sensitivity(m, plan, ranges, qopt, *data, *backend, o.sensitivity_samples);
+            for (auto& l : plan.layers)
+                if (sens.count(l.node)) l.sensitivity_db = sens.at(l.node);
         }
-    } else {
-        for (const auto& l : plan.layers)
-            if (l.precision == quant::Precision::Fp16) fp16_nodes.insert(l.node);
-        if (!fp16_nodes.empty()) fp16_nodes = quant::grow_fp16_region(m, fp16_nodes);
+        auto build = [&](const quant::Plan& p) {
+            return build_candidate(m, p, ranges, observed, qopt, false, o.exclude, nullptr, nullptr);
+        };
+        BudgetResult br = search_budget(m, plan, build, eval, eo, *o.max_drop, *backend);
+        plan = br.plan;
+        accuracy = br.summary;
+        if (!br.met && !o.keep_best) {
+            print_accuracy(*accuracy);
+            spdlog::error("accuracy budget {:.2f} cannot be met: best {} is {:.2f} (nothing written; --keep-best writes it)",
+                          *o.max_drop, accuracy->budget_metric, accuracy->drop.value_or(0));
+            if (!o.reports.empty()) write_all_reports(summary, o.reports, accuracy);
+            return 3;
+        }
     }
-    if (!fp16_nodes.empty()) {
-        quant::Fp16Report fr = quant::rewrite_fp16(m, fp16_nodes, observed, true);
-        summary.fp16_kept_fp32 = fr.kept_fp32;
-    }
-    summary.qdq = quant::rewrite_qdq(m, plan, ranges, qopt);
-    graph::eliminate_dead_code(m);
-    m.graph.value_info.clear();
-    onnx_io::infer_shapes(m);
+    m = build_candidate(m, plan, ranges, observed, qopt, whole_fp16, o.exclude, &summary.fp16_kept_fp32, &summary.qdq);
 
     // Provenance in the model.
     m.producer_name = "hyquant";
@@ -216,8 +365,15 @@ int run_quantize(const Opts& o) {
     onnx_io::save_model(m, o.out);
     cleanup.files.push_back(o.out);
     summary.bytes_out = fs::file_size(o.out, ec);
-    if (!o.reports.empty()) report::write_quantize_reports(summary, o.reports);
+    if (!o.reports.empty()) write_all_reports(summary, o.reports, accuracy);
     cleanup.armed = false;
+    if (accuracy) {
+        print_accuracy(*accuracy);
+        if (!accuracy->budget_ok) {
+            spdlog::error("accuracy budget {:.2f} not met; wrote the best plan found (--keep-best)", *o.max_drop);
+            return 3;
+        }
+    }
 
     std::map<std::string, int> counts;
     for (const auto& l : plan.layers) counts[quant::precision_name(l.precision)]++;
@@ -255,7 +411,11 @@ void add_quantize(CLI::App& app, Action& action) {
     cmd->add_option("--plan-out", o->plan_out, "Where to write the plan used (default: OUT with .plan.json)");
     cmd->add_option("--min-sqnr", o->min_sqnr, "mixed: INT8 where a layer's sensitivity is at least this (dB, default 30)");
     cmd->add_option("--sensitivity-samples", o->sensitivity_samples, "mixed: samples used to measure sensitivity (default 16)");
-    cmd->add_option("--report", o->reports, "Write a report: R.json or R.md; repeatable");
+    cmd->add_option("--max-drop", o->max_drop, "Accuracy budget in points: search per-layer precision to stay within it");
+    cmd->add_option("--eval-data", o->eval_data, "Evaluation data folder for --max-drop");
+    cmd->add_option("--labels", o->labels, "Labels of --eval-data: one integer class per line, in sample order");
+    cmd->add_flag("--keep-best", o->keep_best, "With --max-drop: write the best model even when the budget is not met");
+    cmd->add_option("--report", o->reports, "Write a report: R.json, R.md or R.html (with --max-drop); repeatable");
     add_run_options(cmd, o->run);
     cmd->callback([&action, o] { action = [o] { return run_quantize(*o); }; });
 }

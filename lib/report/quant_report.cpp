@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/fileio.h"
+#include "report/eval_report.h"
 
 namespace hq::report {
 
@@ -40,7 +41,7 @@ static json layer_json(const quant::LayerPlan& l, const quant::QdqReport& q,
     return j;
 }
 
-std::string quantize_json(const QuantizeSummary& s) {
+std::string quantize_json(const QuantizeSummary& s, const calib::AccuracySummary* accuracy) {
     json j;
     j["schema"] = 1;
     j["kind"] = "quantize";
@@ -65,10 +66,11 @@ std::string quantize_json(const QuantizeSummary& s) {
     j["precision_counts"] = counts;
     j["layers"] = layers;
     j["notes"] = s.notes;
+    if (accuracy) j["accuracy"] = json::parse(accuracy_json(*accuracy));
     return j.dump(2) + "\n";
 }
 
-std::string quantize_markdown(const QuantizeSummary& s) {
+std::string quantize_markdown(const QuantizeSummary& s, const calib::AccuracySummary* accuracy) {
     json j = json::parse(quantize_json(s));
     std::string md = "## hyquant quantize: `" + s.model + "` → `" + s.output + "`\n\n";
     char buf[256];
@@ -93,17 +95,19 @@ std::string quantize_markdown(const QuantizeSummary& s) {
               l["precision"].get<std::string>() + " | " + sens + " | " + l["reason"].get<std::string>() + " |\n";
     }
     for (const auto& n : s.notes) md += "\n> " + n + "\n";
+    if (accuracy) md += "\n" + accuracy_markdown(*accuracy);
     return md;
 }
 
-void write_quantize_reports(const QuantizeSummary& s, const std::vector<std::string>& paths) {
+void write_quantize_reports(const QuantizeSummary& s, const std::vector<std::string>& paths,
+                            const calib::AccuracySummary* accuracy) {
     AtomicWriteSet w;
     for (const auto& p : paths) {
         auto ends = [&](const std::string& ext) {
             return p.size() >= ext.size() && p.compare(p.size() - ext.size(), ext.size(), ext) == 0;
         };
-        if (ends(".json")) w.add(p, quantize_json(s));
-        else if (ends(".md")) w.add(p, quantize_markdown(s));
+        if (ends(".json")) w.add(p, quantize_json(s, accuracy));
+        else if (ends(".md")) w.add(p, quantize_markdown(s, accuracy));
         else HQ_FAIL("--report ", p, ": unknown format (use .json or .md)");
     }
     w.commit();

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "calib/accuracy.h"
 #include "quant/plan.h"
 #include "quant/qdq_rewrite.h"
 
@@ -23,9 +24,12 @@ struct QuantizeSummary {
     std::vector<std::string> notes;
 };
 
-std::string quantize_json(const QuantizeSummary& s);
-std::string quantize_markdown(const QuantizeSummary& s);
+// With `accuracy` (quantize --max-drop), the JSON gains an "accuracy" object (the evaluate report)
+// and the Markdown the accuracy section.
+std::string quantize_json(const QuantizeSummary& s, const calib::AccuracySummary* accuracy = nullptr);
+std::string quantize_markdown(const QuantizeSummary& s, const calib::AccuracySummary* accuracy = nullptr);
 // Writes each path by its extension (.json, .md); anything else is an hq::Error naming it.
-void write_quantize_reports(const QuantizeSummary& s, const std::vector<std::string>& paths);
+void write_quantize_reports(const QuantizeSummary& s, const std::vector<std::string>& paths,
+                            const calib::AccuracySummary* accuracy = nullptr);
 
 }  // namespace hq::report

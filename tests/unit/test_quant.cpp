@@ -204,3 +204,44 @@ TEST_CASE("QDQ: FP32 layers untouched, int8 activations symmetric, missing range
     graph::Model q3 = m;
     CHECK_THROWS_WITH(quant::rewrite_qdq(q3, plan, partial, opt), Catch::Contains("conv1") && Catch::Contains("'x'"));
 }
+
+TEST_CASE("QDQ on a MatMul attention block: weight MatMuls quantized, activation x activation kept", "[quant]") {
+    graph::Model m = test::model(13);
+    auto& g = m.graph;
+    g.inputs.push_back(test::value("x", {1, 4, 8}));
+    g.outputs.push_back(test::value("y", {1, 4, 8}));
+    for (auto w : {"Wq", "Wk", "Wv", "Wo"}) g.initializers[w] = test::random_tensor({8, 8}, w[1], -0.4f, 0.4f);
+    g.initializers["perm_scale"] = Tensor::scalar_f32(0.35f);
+    g.nodes.push_back(node("MatMul", {"x", "Wq"}, {"q"}, "q_proj"));
+    g.nodes.push_back(node("MatMul", {"x", "Wk"}, {"k"}, "k_proj"));
+    g.nodes.push_back(node("MatMul", {"x", "Wv"}, {"v"}, "v_proj"));
+    g.nodes.push_back(node("Transpose", {"k"}, {"kt"}, "kt", {{"perm", test::attr_ints({0, 2, 1})}}));
+    g.nodes.push_back(node("MatMul", {"q", "kt"}, {"s"}, "scores"));
+    g.nodes.push_back(node("Mul", {"s", "perm_scale"}, {"ss"}, "scale"));
+    g.nodes.push_back(node("Softmax", {"ss"}, {"p"}, "softmax", {{"axis", test::attr_i(-1)}}));
+    g.nodes.push_back(node("MatMul", {"p", "v"}, {"ctx"}, "context"));
+    g.nodes.push_back(node("MatMul", {"ctx", "Wo"}, {"y"}, "o_proj"));
+    Tensor x = test::random_tensor({1, 4, 8}, 31);
+    auto ranges = observe(m, x);
+    quant::Plan plan = quant::initial_plan(m, quant::Precision::Int8, {});
+    std::set<std::string> planned;
+    for (const auto& l : plan.layers) planned.insert(l.node);
+    CHECK(planned == std::set<std::string>{"q_proj", "k_proj", "v_proj", "o_proj"});
+    graph::Model q = m;
+    auto rep = quant::rewrite_qdq(q, plan, ranges, quant::QdqOptions{});
+    CHECK(rep.layers.size() == 4);
+    // x is shared by three projections: one Q/DQ pair serves all of them
+    int qx = 0;
+    for (const auto& n : q.graph.nodes) {
+        if (n.op_type == "QuantizeLinear" && n.input(0) == "x") ++qx;
+        if (n.name == "scores") CHECK((n.input(0) == "q" && n.input(1) == "kt"));
+        if (n.name == "context") CHECK((n.input(0) == "p" && n.input(1) == "v"));
+        if (n.name == "q_proj" || n.name == "o_proj") CHECK(n.input(1).find("_dequantized") != std::string::npos);
+    }
+    CHECK(qx == 1);
+    // per-channel MatMul weights: one scale per output column (axis 1)
+    for (const auto& n : q.graph.nodes)
+        if (n.op_type == "DequantizeLinear" && n.input(0) == "Wq_quantized") CHECK(n.attr_int("axis", -1) == 1);
+    CHECK(q.graph.initializers.at("Wq_scale").numel() == 8);
+    CHECK_NOTHROW(onnx_io::check_model(q, "attention"));
+}

@@ -1,0 +1,320 @@
+#include "calib/evaluate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <set>
+
+#include "calib/histogram.h"
+#include "calib/metrics.h"
+#include "core/error.h"
+#include "core/fileio.h"
+#include "core/progress.h"
+#include "exec/cpu/cpu_backend.h"
+#include "exec/executor.h"
+#include "quant/qdq_ops.h"
+
+namespace hq::calib {
+
+std::vector<int64_t> read_labels(const std::string& path) {
+    std::string text = read_file(path, (size_t)1 << 30);
+    std::vector<int64_t> labels;
+    size_t line_no = 0, p = 0;
+    while (p < text.size()) {
+        size_t q = text.find('\n', p);
+        if (q == std::string::npos) q = text.size();
+        std::string line = text.substr(p, q - p);
+        p = q + 1;
+        ++line_no;
+        auto hash = line.find('#');
+        if (hash != std::string::npos) line = line.substr(0, hash);
+        line.erase(0, line.find_first_not_of(" \t\r"));
+        line.erase(line.find_last_not_of(" \t\r") + 1);
+        if (line.empty()) continue;
+        HQ_CHECK(line.find_first_not_of("0123456789-") == std::string::npos && line.size() < 19, path, ":", line_no,
+                 ": '", line, "' is not an integer class label");
+        labels.push_back(std::stoll(line));
+    }
+    HQ_CHECK(!labels.empty(), path, ": no labels");
+    return labels;
+}
+
+namespace {
+
+constexpr double kCap = 200.0;
+double capped(double db) { return std::isnan(db) ? -kCap : std::max(-kCap, std::min(kCap, db)); }
+
+bool is_classifier(const Tensor& t) {
+    return dtype_is_float(t.dtype()) && (t.rank() == 1 || t.rank() == 2) && t.rank() >= 1 && t.shape().back() >= 2;
+}
+
+std::vector<int64_t> argmax_rows(const Tensor& t) {
+    std::vector<float> v = t.to_f32();
+    const int64_t c = t.shape().back(), rows = c ? (int64_t)v.size() / c : 0;
+    std::vector<int64_t> r(rows);
+    for (int64_t i = 0; i < rows; ++i)
+        r[i] = std::max_element(v.begin() + i * c, v.begin() + (i + 1) * c) - (v.begin() + i * c);
+    return r;
+}
+
+struct Layer {
+    const graph::Node* node;  // in the candidate
+    std::string tensor;       // output compared
+    std::vector<std::string> activations;  // original (pre-QDQ) names of its activation inputs
+    ErrorStats acc, added;
+    std::map<std::string, ErrorStats> inherited;
+    std::string precision = "fp32";
+    std::optional<float> scale;
+    std::optional<int32_t> zp;
+    Histogram hist;  // reference values of its first activation input
+};
+
+// Follows DequantizeLinear <- QuantizeLinear (and Cast) back to the float tensor that was quantized.
+std::string original_of(const graph::Graph& g, const std::map<std::string, size_t>& prod, std::string v,
+                        std::optional<float>* scale, std::optional<int32_t>* zp, std::string* precision) {
+    for (int depth = 0; depth < 4; ++depth) {
+        auto it = prod.find(v);
+        if (it == prod.end()) return v;
+        const graph::Node& p = g.nodes[it->second];
+        if (p.op_type == "DequantizeLinear" || p.op_type == "QuantizeLinear" || p.op_type == "Cast") {
+            if (p.op_type == "DequantizeLinear" && precision) *precision = "int8";
+            if (p.op_type == "Cast" && precision && *precision == "fp32") *precision = "fp16";
+            if (p.op_type == "QuantizeLinear" && scale && g.is_initializer(p.input(1))) {
+                *scale = (float)g.initializers.at(p.input(1)).at_f64(0);
+                if (!p.input(2).empty() && g.is_initializer(p.input(2)))
+                    *zp = (int32_t)g.initializers.at(p.input(2)).at_i64(0);
+                else
+                    *zp = 0;
+            }
+            v = p.input(0);
+            continue;
+        }
+        return v;
+    }
+    return v;
+}
+
+// Value of `name` in the candidate graph computed from the reference's tensors: the candidate's own
+// constants, the reference value where the reference has the name, else the candidate's producer
+// evaluated on resolved inputs (Q/DQ/Cast chains, a few nodes deep).
+Tensor resolve(const graph::Model& cand, const std::map<std::string, size_t>& prod,
+               const std::map<std::string, Tensor>& ref, const std::string& name, int depth) {
+    const auto& g = cand.graph;
+    auto ini = g.initializers.find(name);
+    if (ini != g.initializers.end()) return ini->second;
+    auto r = ref.find(name);
+    if (r != ref.end()) return r->second;
+    auto it = prod.find(name);
+    HQ_ASSERT(it != prod.end() && depth < 8, "cannot rebuild '", name, "' from the reference");
+    const graph::Node& p = g.nodes[it->second];
+    std::vector<Tensor> ins;
+    for (const auto& i : p.inputs) ins.push_back(i.empty() ? Tensor() : resolve(cand, prod, ref, i, depth + 1));
+    auto outs = exec::cpu::evaluate_node(p, ins, cand.opset(p.domain));
+    for (size_t k = 0; k < p.outputs.size(); ++k)
+        if (p.outputs[k] == name) return outs[k];
+    HQ_ASSERT(false, "producer of '", name, "' did not produce it");
+    return Tensor();
+}
+
+HistogramData to_report_hist(const std::string& tensor, const Histogram& h, const Layer& l) {
+    HistogramData d;
+    d.tensor = tensor;
+    if (h.empty() || !h.has_bins()) return d;
+    const auto& b = h.bins();
+    int first = 0, last = Histogram::kBins - 1;
+    while (first < last && b[first] == 0) ++first;
+    while (last > first && b[last] == 0) --last;
+    const int span = last - first + 1, out = std::min(64, span), per = (span + out - 1) / out;
+    d.lo = h.edge(first);
+    d.hi = h.edge(first + per * out);
+    d.counts.assign(out, 0);
+    for (int i = first; i <= last; ++i) d.counts[(i - first) / per] += b[i];
+    if (l.scale && l.zp) {
+        const bool int8 = l.precision == "int8";
+        if (int8) {
+            // uint8 when the zero point is non-negative and the range [0 - zp, 255 - zp] fits.
+            d.clip_lo = (double)(0 - *l.zp) * *l.scale;
+            d.clip_hi = (double)(255 - *l.zp) * *l.scale;
+            if (*l.zp == 0 && h.min() < 0) {  // symmetric int8
+                d.clip_lo = -127.0 * *l.scale;
+                d.clip_hi = 127.0 * *l.scale;
+            }
+        }
+    }
+    return d;
+}
+
+}  // namespace
+
+AccuracySummary evaluate_models(const graph::Model& reference, const graph::Model& candidate,
+                                        const DataSource& data, const exec::Backend& backend,
+                                        const EvaluateOptions& opt) {
+    AccuracySummary s;
+    const auto& rg = reference.graph;
+    const auto& cg = candidate.graph;
+    HQ_CHECK(rg.outputs.size() == cg.outputs.size(), "the models have ", rg.outputs.size(), " and ",
+             cg.outputs.size(), " outputs");
+    for (size_t i = 0; i < rg.outputs.size(); ++i)
+        HQ_CHECK(rg.outputs[i].name == cg.outputs[i].name, "output ", i, " is '", rg.outputs[i].name,
+                 "' in the reference and '", cg.outputs[i].name, "' in the candidate");
+    exec::Executor rex(reference, backend), cex(candidate, backend);
+
+    // Layers: weighted ops of the candidate whose output also exists in the reference.
+    std::set<std::string> ref_values;
+    for (const auto& n : rg.nodes) ref_values.insert(n.outputs.begin(), n.outputs.end());
+    auto cprod = cg.producers();
+    std::vector<Layer> layers;
+    for (const auto& n : cg.nodes) {
+        if (!n.domain.empty() || !quant::is_weighted_layer(n.op_type) || n.outputs.empty()) continue;
+        if (!ref_values.count(n.outputs[0])) continue;
+        Layer l;
+        l.node = &n;
+        l.tensor = n.outputs[0];
+        for (const auto& in : n.inputs) {
+            if (in.empty()) continue;
+            std::string orig = original_of(cg, cprod, in, &l.scale, &l.zp, &l.precision);
+            if (!cg.is_initializer(orig) && !cg.is_initializer(in)) l.activations.push_back(orig);
+        }
+        if (!l.scale) l.zp.reset();
+        layers.push_back(std::move(l));
+    }
+    std::set<std::string> ckeep;
+    for (const auto& l : layers) {
+        ckeep.insert(l.tensor);
+        ckeep.insert(l.activations.begin(), l.activations.end());
+    }
+    std::set<std::string> rkeep = ref_values;
+    for (const auto& i : rg.inputs) rkeep.insert(i.name);
+
+    std::vector<ErrorStats> outs(rg.outputs.size());
+    std::vector<int64_t> agree(rg.outputs.size(), 0), rows(rg.outputs.size(), 0);
+    int64_t label_row = 0, ref_correct = 0, cand_correct = 0, labelled = 0;
+    int classifier = -1;
+    int64_t n = (int64_t)data.size();
+    if (opt.max_samples > 0) n = std::min(n, opt.max_samples);
+    Progress progress("evaluate", n);
+    for (int64_t si = 0; si < n; ++si) {
+        Sample sample = data.load((size_t)si);
+        const bool layerwise = si < opt.layer_samples && !layers.empty();
+        std::map<std::string, Tensor> r, c;
+        try {
+            r = rex.run(sample.inputs, nullptr, layerwise ? rkeep : std::set<std::string>{});
+            c = cex.run(sample.inputs, nullptr, layerwise ? ckeep : std::set<std::string>{});
+        } catch (const Error& e) {
+            throw Error("sample '" + sample.name + "': " + e.what(), e.kind());
+        }
+        if (layerwise)
+            for (const auto& i : sample.inputs) r[i.first] = i.second;
+        for (size_t k = 0; k < rg.outputs.size(); ++k) {
+            const std::string& on = rg.outputs[k].name;
+            const Tensor &rt = r.at(on), &ct = c.at(on);
+            outs[k].add(rt, ct, "output '" + on + "'");
+            if (is_classifier(rt) && rt.shape() == ct.shape()) {
+                if (classifier < 0) classifier = (int)k;
+                auto ra = argmax_rows(rt), ca = argmax_rows(ct);
+                for (size_t i = 0; i < ra.size(); ++i) agree[k] += ra[i] == ca[i];
+                rows[k] += (int64_t)ra.size();
+                if ((int)k == classifier && !opt.labels.empty()) {
+                    for (size_t i = 0; i < ra.size(); ++i, ++label_row) {
+                        HQ_CHECK(label_row < (int64_t)opt.labels.size(), "labels: only ", opt.labels.size(),
+                                 " labels for more samples (sample '", sample.name, "')");
+                        ref_correct += ra[i] == opt.labels[label_row];
+                        cand_correct += ca[i] == opt.labels[label_row];
+                        ++labelled;
+                    }
+                }
+            }
+        }
+        if (layerwise) {
+            for (auto& l : layers) {
+                auto rt = r.find(l.tensor), ct = c.find(l.tensor);
+                if (rt == r.end() || ct == c.end()) continue;
+                l.acc.add(rt->second, ct->second, "tensor '" + l.tensor + "'");
+                std::vector<Tensor> ins;
+                for (const auto& in : l.node->inputs)
+                    ins.push_back(in.empty() ? Tensor() : resolve(candidate, cprod, r, in, 0));
+                auto local = exec::cpu::evaluate_node(*l.node, ins, candidate.opset(l.node->domain));
+                l.added.add(rt->second, local.at(0), "tensor '" + l.tensor + "'");
+                for (const auto& a : l.activations) {
+                    auto ra = r.find(a), ca = c.find(a);
+                    if (ra != r.end() && ca != c.end()) l.inherited[a].add(ra->second, ca->second, a);
+                }
+                if (!l.activations.empty()) {
+                    auto ra = r.find(l.activations[0]);
+                    if (ra != r.end() && ra->second.dtype() == DType::F32)
+                        l.hist.add(ra->second.data<float>(), ra->second.numel());
+                }
+            }
+        }
+        progress.tick();
+    }
+    progress.finish();
+    s.samples = n;
+    for (size_t k = 0; k < rg.outputs.size(); ++k) {
+        OutputMetrics m;
+        m.name = rg.outputs[k].name;
+        m.cosine = outs[k].cosine();
+        m.sqnr_db = capped(outs[k].sqnr_db());
+        m.max_abs = outs[k].max_abs;
+        m.mean_abs = outs[k].mean_abs();
+        if (rows[k]) m.top1_agreement = 100.0 * agree[k] / rows[k];
+        s.outputs.push_back(m);
+    }
+    if (!opt.labels.empty()) {
+        HQ_CHECK(classifier >= 0, "--labels given but no output looks like class scores ([N, classes])");
+        HQ_CHECK(labelled == (int64_t)opt.labels.size() || opt.max_samples > 0, "labels: ", opt.labels.size(),
+                 " labels for ", labelled, " predictions");
+        s.reference_accuracy = 100.0 * ref_correct / std::max<int64_t>(1, labelled);
+        s.candidate_accuracy = 100.0 * cand_correct / std::max<int64_t>(1, labelled);
+    }
+    for (auto& l : layers) {
+        if (l.acc.count == 0) continue;
+        LayerMetrics m;
+        m.node = l.node->name;
+        m.op_type = l.node->op_type;
+        m.tensor = l.tensor;
+        m.precision = l.precision;
+        m.sqnr_db = capped(l.acc.sqnr_db());
+        m.added_sqnr_db = capped(l.added.sqnr_db());
+        double inh = kCap;
+        for (const auto& [a, e] : l.inherited) inh = std::min(inh, capped(e.sqnr_db()));
+        m.inherited_sqnr_db = inh;
+        m.input_scale = l.scale;
+        m.input_zero_point = l.zp;
+        s.layers.push_back(m);
+    }
+    // Worst first: the layers that add the most error.
+    std::vector<size_t> order(s.layers.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return s.layers[a].added_sqnr_db < s.layers[b].added_sqnr_db; });
+    std::vector<LayerMetrics> sorted;
+    for (size_t i : order) sorted.push_back(s.layers[i]);
+    s.layers = sorted;
+    for (size_t i = 0; i < s.layers.size() && s.histograms.size() < 4; ++i) {
+        for (const auto& l : layers) {
+            if (l.node->name != s.layers[i].node || l.activations.empty()) continue;
+            auto h = to_report_hist(l.activations[0], l.hist, l);
+            if (!h.counts.empty()) s.histograms.push_back(h);
+        }
+    }
+    return s;
+}
+
+double budget_drop(const AccuracySummary& s, std::string& metric) {
+    if (s.reference_accuracy && s.candidate_accuracy) {
+        metric = "label accuracy drop (points)";
+        return *s.reference_accuracy - *s.candidate_accuracy;
+    }
+    for (const auto& o : s.outputs)
+        if (o.top1_agreement) {
+            metric = "top-1 disagreement with the reference (points), output '" + o.name + "'";
+            return 100.0 - *o.top1_agreement;
+        }
+    metric = "relative RMS error of the outputs (percent)";
+    double worst = 0;
+    for (const auto& o : s.outputs) worst = std::max(worst, 100.0 * std::pow(10.0, -o.sqnr_db / 20.0));
+    return worst;
+}
+
+}  // namespace hq::calib
