@@ -8,6 +8,7 @@
 #include "apps/hyquant/commands.h"
 #include "apps/hyquant/data_options.h"
 #include "calib/calibrator.h"
+#include "calib/budget_search.h"
 #include "calib/evaluate.h"
 #include "report/eval_report.h"
 #include "calib/sensitivity.h"
@@ -54,129 +55,6 @@ struct Cleanup {
         for (const auto& f : files) std::remove(f.c_str());
     }
 };
-
-// The rewritten model for a plan: FP16 regions first (they never contain INT8 layers), then QDQ.
-graph::Model build_candidate(const graph::Model& prepared, const quant::Plan& plan,
-                             const std::map<std::string, std::pair<float, float>>& ranges,
-                             const std::map<std::string, std::pair<float, float>>& observed,
-                             const quant::QdqOptions& qopt, bool whole_fp16, const std::vector<std::string>& exclude,
-                             std::map<std::string, std::string>* kept_fp32, quant::QdqReport* qdq) {
-    graph::Model m = prepared;  // initializers share storage: cheap
-    std::set<std::string> fp16_nodes;
-    if (whole_fp16) {
-        std::set<std::string> excluded;
-        for (const auto& l : plan.layers)
-            if (l.precision != quant::Precision::Fp16) excluded.insert(l.node);
-        for (const auto& n : m.graph.nodes) {
-            bool ex = excluded.count(n.name) != 0;
-            for (const auto& e : exclude) ex |= e == n.name || e == n.op_type;
-            if (!ex) fp16_nodes.insert(n.name);
-        }
-    } else {
-        for (const auto& l : plan.layers)
-            if (l.precision == quant::Precision::Fp16) fp16_nodes.insert(l.node);
-        if (!fp16_nodes.empty()) fp16_nodes = quant::grow_fp16_region(m, fp16_nodes);
-    }
-    if (!fp16_nodes.empty()) {
-        quant::Fp16Report fr = quant::rewrite_fp16(m, fp16_nodes, observed, true);
-        if (kept_fp32) *kept_fp32 = fr.kept_fp32;
-    }
-    quant::QdqReport r = quant::rewrite_qdq(m, plan, ranges, qopt);
-    if (qdq) *qdq = r;
-    graph::eliminate_dead_code(m);
-    m.graph.value_info.clear();
-    onnx_io::infer_shapes(m);
-    return m;
-}
-
-struct BudgetResult {
-    quant::Plan plan;
-    calib::AccuracySummary summary;  // the final evaluation, with every search step
-    bool met = false;
-};
-
-// Accuracy-budget search: from the sensitivity-ranked plan, move the most sensitive INT8 layers to
-// FP16 (then FP16 to FP32), doubling the group each step, until the drop is within budget; then try
-// each moved layer back one precision step (least sensitive first), keeping it where the budget holds.
-BudgetResult search_budget(const graph::Model& reference, quant::Plan plan,
-                           const std::function<graph::Model(const quant::Plan&)>& build,
-                           const calib::DataSource& eval, calib::EvaluateOptions eo, double max_drop,
-                           const exec::Backend& backend) {
-    std::vector<calib::SearchStep> steps;
-    auto measure = [&](const quant::Plan& p, const std::string& action, bool layerwise) {
-        graph::Model cand = build(p);
-        calib::EvaluateOptions e = eo;
-        e.layer_samples = layerwise ? 8 : 0;
-        calib::AccuracySummary s = calib::evaluate_models(reference, cand, eval, backend, e);
-        double d = calib::budget_drop(s, s.budget_metric);
-        s.drop = d;
-        calib::SearchStep st;
-        st.index = (int)steps.size();
-        st.action = action;
-        for (const auto& l : p.layers) {
-            st.int8 += l.precision == quant::Precision::Int8;
-            st.fp16 += l.precision == quant::Precision::Fp16;
-            st.fp32 += l.precision == quant::Precision::Fp32;
-        }
-        st.metric = d;
-        st.within_budget = d <= max_drop + 1e-9;
-        if (!action.empty()) steps.push_back(st);
-        spdlog::info("budget search step {}: {} -> {:.2f} ({})", st.index, action, d, st.within_budget ? "within" : "over");
-        return s;
-    };
-    // Most sensitive first (lowest SQNR).
-    std::vector<size_t> order;
-    for (size_t i = 0; i < plan.layers.size(); ++i)
-        if (plan.layers[i].precision != quant::Precision::Fp32) order.push_back(i);
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-        return plan.layers[a].sensitivity_db.value_or(1e9) < plan.layers[b].sensitivity_db.value_or(1e9);
-    });
-    calib::AccuracySummary s = measure(plan, "start: sensitivity-ranked plan", false);
-    std::vector<size_t> moved;
-    for (quant::Precision target : {quant::Precision::Fp16, quant::Precision::Fp32}) {
-        size_t group = 1;
-        while (!(s.drop.value_or(0) <= max_drop + 1e-9)) {
-            std::vector<size_t> batch;
-            for (size_t i : order)
-                if (plan.layers[i].precision < target && batch.size() < group) batch.push_back(i);
-            if (batch.empty()) break;
-            std::string names;
-            for (size_t i : batch) {
-                plan.layers[i].precision = target;
-                plan.layers[i].reason = "budget search: moved to " + quant::precision_name(target);
-                names += (names.empty() ? "" : ", ") + plan.layers[i].node;
-                if (std::find(moved.begin(), moved.end(), i) == moved.end()) moved.push_back(i);
-            }
-            s = measure(plan, names + " -> " + quant::precision_name(target), false);
-            group *= 2;
-        }
-    }
-    BudgetResult r;
-    r.met = s.drop.value_or(0) <= max_drop + 1e-9;
-    if (r.met) {
-        // Least sensitive first: try each moved layer one precision step back.
-        std::vector<size_t> back(moved.rbegin(), moved.rend());
-        for (size_t i : back) {
-            while (plan.layers[i].precision != quant::Precision::Int8) {
-                quant::Plan trial = plan;
-                auto& l = trial.layers[i];
-                quant::Precision from = l.precision;
-                l.precision = from == quant::Precision::Fp32 ? quant::Precision::Fp16 : quant::Precision::Int8;
-                calib::AccuracySummary t =
-                    measure(trial, l.node + " " + quant::precision_name(from) + " -> " + quant::precision_name(l.precision), false);
-                if (!(t.drop.value_or(0) <= max_drop + 1e-9)) break;
-                l.reason = "budget search: kept " + quant::precision_name(l.precision) + " within budget";
-                plan = trial;
-            }
-        }
-    }
-    r.summary = measure(plan, "", true);  // final, with the layer-wise comparison
-    r.summary.steps = steps;
-    r.summary.max_drop = max_drop;
-    r.summary.budget_ok = r.met;
-    r.plan = plan;
-    return r;
-}
 
 void write_all_reports(const report::QuantizeSummary& q, const std::vector<std::string>& paths,
                        const std::optional<calib::AccuracySummary>& acc) {
@@ -319,9 +197,9 @@ int run_quantize(const Opts& o) {
                 if (sens.count(l.node)) l.sensitivity_db = sens.at(l.node);
         }
         auto build = [&](const quant::Plan& p) {
-            return build_candidate(m, p, ranges, observed, qopt, false, o.exclude, nullptr, nullptr);
+            return calib::build_candidate(m, p, ranges, observed, qopt, false, o.exclude, nullptr, nullptr);
         };
-        BudgetResult br = search_budget(m, plan, build, eval, eo, *o.max_drop, *backend);
+        calib::BudgetResult br = calib::search_budget(m, plan, build, eval, eo, *o.max_drop, *backend);
         plan = br.plan;
         accuracy = br.summary;
         if (!br.met && !o.keep_best) {
@@ -332,7 +210,7 @@ int run_quantize(const Opts& o) {
             return 3;
         }
     }
-    m = build_candidate(m, plan, ranges, observed, qopt, whole_fp16, o.exclude, &summary.fp16_kept_fp32, &summary.qdq);
+    m = calib::build_candidate(m, plan, ranges, observed, qopt, whole_fp16, o.exclude, &summary.fp16_kept_fp32, &summary.qdq);
 
     // Provenance in the model.
     m.producer_name = "hyquant";
