@@ -289,7 +289,8 @@ std::string histogram_chart(const HistogramData& h, std::string* caption) {
         for (double e : {a, b}) c.line(e, top, e, top + plot_h, "#c98a00", 1, "stroke-dasharray=\"4 3\"");
     }
     const double bw = plot_w / std::max<size_t>(bars, 1);
-    for (size_t i = 0; i < bars; ++i) {
+    if (!valid_range) c.text(left + plot_w / 2, top + plot_h / 2, "no finite value range", "middle", 12);
+    for (size_t i = 0; i < (valid_range ? bars : 0); ++i) {
         if (bin[i] <= 0) continue;
         const double yv = y(std::log10(1 + bin[i]));
         const double b_lo = h.lo + i * (h.hi - h.lo) / bars, b_hi = h.lo + (i + 1) * (h.hi - h.lo) / bars;

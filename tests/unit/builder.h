@@ -2,6 +2,7 @@
 #pragma once
 #include <random>
 
+#include "exec/cpu/cpu_backend.h"
 #include "graph/graph.h"
 
 namespace hq::test {
@@ -10,6 +11,27 @@ inline graph::Attribute attr_i(int64_t v) { graph::Attribute a; a.kind = graph::
 inline graph::Attribute attr_f(float v) { graph::Attribute a; a.kind = graph::Attribute::Kind::Float; a.f = v; return a; }
 inline graph::Attribute attr_ints(std::vector<int64_t> v) { graph::Attribute a; a.kind = graph::Attribute::Kind::Ints; a.ints = std::move(v); return a; }
 inline graph::Attribute attr_t(Tensor t) { graph::Attribute a; a.kind = graph::Attribute::Kind::Tensor; a.t = std::move(t); return a; }
+
+inline graph::Attribute attr_s(std::string v) { graph::Attribute a; a.kind = graph::Attribute::Kind::String; a.s = std::move(v); return a; }
+
+inline Tensor f32(Shape s, std::vector<float> v) { return Tensor::from_f32(std::move(s), v); }
+inline Tensor i64(Shape s, std::vector<int64_t> v) { return Tensor::from_i64(std::move(s), v); }
+template <typename T>
+Tensor typed(Shape s, std::vector<T> v) {
+    Tensor t(dtype_of<T>(), std::move(s));
+    for (size_t i = 0; i < v.size(); ++i) t.data<T>()[i] = v[i];
+    return t;
+}
+// 0, 1, 2, ... as float32
+inline Tensor iota(Shape s) {
+    Tensor t(DType::F32, std::move(s));
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = (float)i;
+    return t;
+}
+// Runs one node on the CPU backend.
+inline std::vector<Tensor> eval(const graph::Node& n, std::vector<Tensor> in, int64_t opset) {
+    return exec::cpu::evaluate_node(n, in, opset);
+}
 
 inline graph::Node node(std::string op, std::vector<std::string> in, std::vector<std::string> out, std::string name = "",
                         std::map<std::string, graph::Attribute> attrs = {}) {

@@ -8,37 +8,10 @@
 #include "tests/unit/builder.h"
 
 using namespace hq;
+using namespace hq::test;
 using test::attr_f;
 using test::attr_i;
 using test::node;
-
-namespace {
-
-graph::Attribute attr_s(std::string v) {
-    graph::Attribute a;
-    a.kind = graph::Attribute::Kind::String;
-    a.s = std::move(v);
-    return a;
-}
-Tensor f32(Shape s, std::vector<float> v) {
-    return Tensor::from_f32(std::move(s), v);
-}
-template <typename T>
-Tensor typed(Shape s, std::vector<T> v) {
-    Tensor t(dtype_of<T>(), std::move(s));
-    for (size_t i = 0; i < v.size(); ++i) t.data<T>()[i] = v[i];
-    return t;
-}
-Tensor iota(Shape s) {
-    Tensor t(DType::F32, std::move(s));
-    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = (float)i;
-    return t;
-}
-std::vector<Tensor> eval(const graph::Node& n, std::vector<Tensor> in, int64_t opset) {
-    return exec::cpu::evaluate_node(n, in, opset);
-}
-
-}  // namespace
 
 TEST_CASE("Add: general broadcast matches a naive loop; large same-shape runs in parallel", "[cpu][elementwise]") {
     Tensor a = iota({2, 1, 3}), b = iota({4, 1});

@@ -7,15 +7,9 @@
 #include "tests/unit/builder.h"
 
 using namespace hq;
+using namespace hq::test;
 
 namespace {
-
-graph::Attribute attr_s(const std::string& s) {
-    graph::Attribute a;
-    a.kind = graph::Attribute::Kind::String;
-    a.s = s;
-    return a;
-}
 
 Tensor run1(const std::string& op, std::vector<Tensor> in, std::map<std::string, graph::Attribute> attrs = {}) {
     std::vector<std::string> ins;

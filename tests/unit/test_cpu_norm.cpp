@@ -7,19 +7,9 @@
 #include "tests/unit/builder.h"
 
 using namespace hq;
+using namespace hq::test;
 using test::attr_i;
 using test::node;
-
-namespace {
-
-Tensor f32(Shape s, std::vector<float> v) {
-    return Tensor::from_f32(std::move(s), v);
-}
-std::vector<Tensor> eval(const graph::Node& n, std::vector<Tensor> in, int64_t opset) {
-    return exec::cpu::evaluate_node(n, in, opset);
-}
-
-}  // namespace
 
 TEST_CASE("LayerNormalization: axis 1, Mean and InvStdDev outputs, no bias", "[cpu][norm]") {
     Tensor x = test::random_tensor({2, 3, 4}, 7);

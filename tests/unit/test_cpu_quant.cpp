@@ -7,25 +7,9 @@
 #include "tests/unit/builder.h"
 
 using namespace hq;
+using namespace hq::test;
 using test::attr_i;
 using test::node;
-
-namespace {
-
-Tensor f32(Shape s, std::vector<float> v) {
-    return Tensor::from_f32(std::move(s), v);
-}
-template <typename T>
-Tensor typed(Shape s, std::vector<T> v) {
-    Tensor t(dtype_of<T>(), std::move(s));
-    for (size_t i = 0; i < v.size(); ++i) t.data<T>()[i] = v[i];
-    return t;
-}
-std::vector<Tensor> eval(const graph::Node& n, std::vector<Tensor> in, int64_t opset) {
-    return exec::cpu::evaluate_node(n, in, opset);
-}
-
-}  // namespace
 
 TEST_CASE("QuantizeLinear: round half to even, saturate, default uint8", "[cpu][quant]") {
     Tensor x = f32({6}, {0.5f, 1.5f, 2.5f, -0.5f, 1000, -1000});

@@ -6,25 +6,10 @@
 #include "tests/unit/builder.h"
 
 using namespace hq;
+using namespace hq::test;
 using test::attr_i;
 using test::attr_ints;
 using test::node;
-
-namespace {
-
-Tensor f32(Shape s, std::vector<float> v) {
-    return Tensor::from_f32(std::move(s), v);
-}
-Tensor iota(Shape s) {
-    Tensor t(DType::F32, std::move(s));
-    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = (float)i;
-    return t;
-}
-std::vector<Tensor> eval(const graph::Node& n, std::vector<Tensor> in, int64_t opset) {
-    return exec::cpu::evaluate_node(n, in, opset);
-}
-
-}  // namespace
 
 TEST_CASE("Reduce: axes attribute, axes input at 18 (ReduceSum at 13), noop_with_empty_axes", "[cpu][reduce]") {
     Tensor x = iota({2, 3, 4});

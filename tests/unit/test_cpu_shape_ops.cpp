@@ -8,32 +8,10 @@
 #include "tests/unit/builder.h"
 
 using namespace hq;
+using namespace hq::test;
 using test::attr_i;
 using test::attr_ints;
 using test::node;
-
-namespace {
-
-graph::Attribute attr_s(std::string v) {
-    graph::Attribute a;
-    a.kind = graph::Attribute::Kind::String;
-    a.s = std::move(v);
-    return a;
-}
-
-Tensor i64(Shape s, std::vector<int64_t> v) { return Tensor::from_i64(std::move(s), v); }
-Tensor f32(Shape s, std::vector<float> v) { return Tensor::from_f32(std::move(s), v); }
-Tensor iota(Shape s) {
-    Tensor t(DType::F32, std::move(s));
-    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = (float)i;
-    return t;
-}
-
-std::vector<Tensor> eval(const graph::Node& n, std::vector<Tensor> in, int64_t opset) {
-    return exec::cpu::evaluate_node(n, in, opset);
-}
-
-}  // namespace
 
 TEST_CASE("Reshape: attribute at opset 1, input with 0/-1 and allowzero later", "[cpu][shape]") {
     auto a = eval(node("Reshape", {"x"}, {"y"}, "", {{"shape", attr_ints({0, -1})}}), {iota({2, 3, 4})}, 4);

@@ -11,6 +11,7 @@
 #include "tests/unit/builder.h"
 
 using namespace hq;
+using namespace hq::test;
 using test::attr_f;
 using test::attr_i;
 using test::attr_ints;
@@ -18,12 +19,6 @@ using test::node;
 
 namespace {
 
-graph::Attribute attr_s(std::string v) {
-    graph::Attribute a;
-    a.kind = graph::Attribute::Kind::String;
-    a.s = std::move(v);
-    return a;
-}
 graph::Attribute attr_fs(std::vector<float> v) {
     graph::Attribute a;
     a.kind = graph::Attribute::Kind::Floats;
