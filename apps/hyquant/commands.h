@@ -19,6 +19,7 @@ void add_infer(CLI::App& app, Action& action);
 void add_calibrate(CLI::App& app, Action& action);
 void add_quantize(CLI::App& app, Action& action);
 void add_evaluate(CLI::App& app, Action& action);
+void add_prune(CLI::App& app, Action& action);
 
 // Logs per-output metrics, accuracies and the worst layers of an evaluation.
 void print_accuracy(const calib::AccuracySummary& s);

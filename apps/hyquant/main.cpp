@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
     hq::app::add_calibrate(app, action);
     hq::app::add_quantize(app, action);
     hq::app::add_evaluate(app, action);
+    hq::app::add_prune(app, action);
 
 
     try {

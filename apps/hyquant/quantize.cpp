@@ -202,6 +202,12 @@ int run_quantize(const Opts& o) {
         calib::BudgetResult br = calib::search_budget(m, plan, build, eval, eo, *o.max_drop, *backend);
         plan = br.plan;
         accuracy = br.summary;
+        accuracy->kind = "quantize";
+        accuracy->reference = o.model;
+        accuracy->candidate = o.out;
+        accuracy->data = o.eval_data;
+        accuracy->labels = o.labels;
+        accuracy->command = command_line();
         if (!br.met && !o.keep_best) {
             print_accuracy(*accuracy);
             spdlog::error("accuracy budget {:.2f} cannot be met: best {} is {:.2f} (nothing written; --keep-best writes it)",

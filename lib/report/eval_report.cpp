@@ -60,6 +60,10 @@ template <typename T>
 std::string opt_fixed(const std::optional<T>& v, int decimals) {
     return v ? fixed((double)*v, decimals) : "–";
 }
+template <typename T>
+std::string opt_general(const std::optional<T>& v) {
+    return v ? general((double)*v) : "–";
+}
 std::string db(double v) { return fixed(std::isfinite(v) ? v : std::clamp(v, -kDbCap, kDbCap), 1); }
 
 std::string metric_name(const AccuracySummary& s) { return s.budget_metric.empty() ? "drop" : s.budget_metric; }
@@ -73,12 +77,12 @@ Verdict verdict(const AccuracySummary& s) {
     const std::string drop = s.drop ? fixed(*s.drop, 2) : "n/a";
     if (s.max_drop) {
         const std::string lim = fixed(*s.max_drop, 2);
-        if (s.budget_ok) return {Verdict::Ok, "within budget: " + metric_name(s) + " " + drop + " ≤ " + lim + " points"};
-        return {Verdict::Broken, "budget broken: " + metric_name(s) + " " + drop + " > " + lim + " points"};
+        if (s.budget_ok) return {Verdict::Ok, "within budget: " + metric_name(s) + " " + drop + " ≤ " + lim};
+        return {Verdict::Broken, "budget broken: " + metric_name(s) + " " + drop + " > " + lim};
     }
     if (!s.budget_ok) return {Verdict::Broken, "budget broken: " + metric_name(s) + " " + drop};
-    return {Verdict::None, "no accuracy budget set" + (s.drop ? " (" + metric_name(s) + " " + drop + " points)"
-                                                              : std::string())};
+    return {Verdict::None,
+            "no accuracy budget set" + (s.drop ? " (" + metric_name(s) + " " + drop + ")" : std::string())};
 }
 
 // Markdown table cell: no newlines, pipes escaped; `code` wraps in backticks (which it cannot contain).
@@ -109,12 +113,12 @@ std::string shorten(const std::string& s, size_t n) {
     return s.substr(0, cut) + "…";
 }
 
-constexpr double kChartW = 1040, kLeft = 64, kRight = 20;
+constexpr double kChartW = 1040, kLeft = 64, kRight = 48;
 constexpr size_t kMaxBars = 120;
 
 std::string sqnr_chart(const std::vector<LayerMetrics>& layers) {
     const size_t n = std::min(layers.size(), kMaxBars);
-    const double top = 40, bottom = n <= 60 ? 130 : 50, plot_h = 250;
+    const double top = 40, bottom = n <= 60 ? 108 : 50, plot_h = 250;
     const double H = top + plot_h + bottom, plot_w = kChartW - kLeft - kRight;
     double vmax = 40, vmin = 0;
     bool clipped = false;
@@ -173,7 +177,7 @@ std::string sqnr_chart(const std::vector<LayerMetrics>& layers) {
     // 30 dB reference line
     if (30 >= vmin && 30 <= vmax) {
         c.line(kLeft, y(30), kLeft + plot_w, y(30), "#d62728", 1.5, "stroke-dasharray=\"6 4\"");
-        c.text(kLeft + plot_w - 4, y(30) - 4, "30 dB", "end", 10, "fill=\"#d62728\"");
+        c.text(kLeft + plot_w + 4, y(30) + 4, "30 dB", "start", 10, "fill=\"#d62728\"");
     }
     std::string xl = "layers, worst first";
     if (layers.size() > n) xl += " (the " + std::to_string(n) + " worst of " + std::to_string(layers.size()) + ")";
@@ -223,8 +227,8 @@ std::string steps_chart(const std::vector<SearchStep>& steps, std::optional<doub
     vmin = -svg::nice_ceil(-vmin, step);
     svg::Scale y{vmin, vmax, top + plot_h, top};
     const size_t n = steps.size();
-    svg::Scale x{0, (double)std::max<size_t>(n - 1, 1), kLeft + 20, kLeft + plot_w - 20};
-    svg::Canvas c(kChartW, H, "Accuracy-budget search: drop after each step, with the budget");
+    svg::Scale x{n == 1 ? -1.0 : 0.0, n == 1 ? 1.0 : (double)(n - 1), kLeft + 20, kLeft + plot_w - 20};
+    svg::Canvas c(kChartW, H, "Accuracy-budget search: the budget metric after each step, with --max-drop");
     c.circle(kLeft + 6, 18, 5, "#2ca02c");
     c.text(kLeft + 16, 22, "within budget");
     c.circle(kLeft + 116, 18, 5, "#d62728");
@@ -237,11 +241,11 @@ std::string steps_chart(const std::vector<SearchStep>& steps, std::optional<doub
     }
     c.line(kLeft, top, kLeft, top + plot_h, "#444");
     c.line(kLeft, top + plot_h, kLeft + plot_w, top + plot_h, "#444");
-    c.text(16, top + plot_h / 2, "drop (points)", "middle", 11,
+    c.text(16, top + plot_h / 2, "budget metric", "middle", 11,
            "transform=\"rotate(-90 16 " + svg::num(top + plot_h / 2) + ")\"");
     if (max_drop && std::isfinite(*max_drop)) {
         c.line(kLeft, y(*max_drop), kLeft + plot_w, y(*max_drop), "#d62728", 1.5, "stroke-dasharray=\"6 4\"");
-        c.text(kLeft + plot_w - 4, y(*max_drop) - 4, "budget " + fixed(*max_drop, 2), "end", 10, "fill=\"#d62728\"");
+        c.text(kLeft + plot_w + 4, y(*max_drop) + 4, fixed(*max_drop, 2), "start", 10, "fill=\"#d62728\"");
     }
     std::vector<std::pair<double, double>> pts;
     for (size_t i = 0; i < n; ++i)
@@ -250,9 +254,9 @@ std::string steps_chart(const std::vector<SearchStep>& steps, std::optional<doub
     const size_t label_every = std::max<size_t>(1, n / 25);
     for (size_t i = 0; i < n; ++i) {
         const auto& s = steps[i];
-        const std::string tip = "step " + std::to_string(s.index) + ": " + s.action + "\ndrop " + fixed(s.metric, 3) +
-                                " points; int8 " + std::to_string(s.int8) + ", fp16 " + std::to_string(s.fp16) +
-                                ", fp32 " + std::to_string(s.fp32);
+        const std::string tip = "step " + std::to_string(s.index) + ": " + s.action + "\nbudget metric " +
+                                fixed(s.metric, 3) + "; int8 " + std::to_string(s.int8) + ", fp16 " +
+                                std::to_string(s.fp16) + ", fp32 " + std::to_string(s.fp32);
         if (std::isfinite(s.metric)) c.circle(x((double)i), y(s.metric), 4.5, s.within_budget ? "#2ca02c" : "#d62728",
                                               tip);
         if (i % label_every == 0) c.text(x((double)i), top + plot_h + 16, std::to_string(s.index), "middle", 10);
@@ -280,26 +284,30 @@ std::string histogram_chart(const HistogramData& h, std::string* caption) {
     double cmax = 0;
     for (double b : bin) cmax = std::max(cmax, b);
     svg::Canvas c(W, H, "Activation histogram of " + h.tensor + " (reference model)");
-    svg::Scale x{h.lo, valid_range ? h.hi : h.lo + 1, left, left + plot_w};
-    svg::Scale y{0, std::log10(1 + std::max(cmax, 1.0)), top + plot_h, top};
+    // The axis covers the values and the quantization range, so a range wider than the data shows.
+    double x_lo = h.lo, x_hi = valid_range ? h.hi : h.lo + 1;
+    if (valid_range && h.clip_lo && std::isfinite(*h.clip_lo)) x_lo = std::min(x_lo, *h.clip_lo);
+    if (valid_range && h.clip_hi && std::isfinite(*h.clip_hi)) x_hi = std::max(x_hi, *h.clip_hi);
+    svg::Scale x{x_lo, x_hi, left, left + plot_w};
+    svg::Scale y{0, std::log10(1 + std::max(cmax, 1.0)) * 1.06, top + plot_h, top};
     if (h.clip_lo || h.clip_hi) {  // the quantization range, shaded
         const double a = x(h.clip_lo ? *h.clip_lo : h.lo), b = x(h.clip_hi ? *h.clip_hi : h.hi);
-        c.rect(a, top, b - a, plot_h, "#fff1c9", "quantization range " + opt_fixed(h.clip_lo, 4) + " … " +
-                                                      opt_fixed(h.clip_hi, 4));
+        c.rect(a, top, b - a, plot_h, "#fff1c9", "quantization range " + opt_general(h.clip_lo) + " … " +
+                                                      opt_general(h.clip_hi));
         for (double e : {a, b}) c.line(e, top, e, top + plot_h, "#c98a00", 1, "stroke-dasharray=\"4 3\"");
     }
-    const double bw = plot_w / std::max<size_t>(bars, 1);
     if (!valid_range) c.text(left + plot_w / 2, top + plot_h / 2, "no finite value range", "middle", 12);
     for (size_t i = 0; i < (valid_range ? bars : 0); ++i) {
         if (bin[i] <= 0) continue;
         const double yv = y(std::log10(1 + bin[i]));
         const double b_lo = h.lo + i * (h.hi - h.lo) / bars, b_hi = h.lo + (i + 1) * (h.hi - h.lo) / bars;
-        c.rect(left + i * bw, yv, std::max(0.5, bw - (bw > 3 ? 0.5 : 0)), top + plot_h - yv, "#4e79a7",
+        const double bw = x(b_hi) - x(b_lo);
+        c.rect(x(b_lo), yv, std::max(0.5, bw - (bw > 3 ? 0.5 : 0)), top + plot_h - yv, "#4e79a7",
                "[" + general(b_lo) + ", " + general(b_hi) + "): " + std::to_string((uint64_t)bin[i]));
     }
     c.line(left, top + plot_h, left + plot_w, top + plot_h, "#444");
     c.line(left, top, left, top + plot_h, "#444");
-    for (double t : valid_range ? svg::nice_ticks(h.lo, h.hi, 6) : std::vector<double>{}) {
+    for (double t : valid_range ? svg::nice_ticks(x_lo, x_hi, 6) : std::vector<double>{}) {
         c.line(x(t), top + plot_h, x(t), top + plot_h + 4, "#444");
         c.text(x(t), top + plot_h + 15, svg::num(t, 3), "middle", 10);
     }
@@ -315,7 +323,7 @@ std::string histogram_chart(const HistogramData& h, std::string* caption) {
         if (h.clip_lo || h.clip_hi) {
             char buf[64];
             std::snprintf(buf, sizeof buf, "%.3g%%", total ? 100.0 * outside / total : 0.0);
-            *caption += "; quantization range [" + opt_fixed(h.clip_lo, 4) + ", " + opt_fixed(h.clip_hi, 4) +
+            *caption += "; quantization range [" + opt_general(h.clip_lo) + ", " + opt_general(h.clip_hi) +
                         "] (shaded), " + buf + " of values outside it";
         }
     }
@@ -442,12 +450,15 @@ std::string accuracy_json(const AccuracySummary& s) {
 }
 
 std::string accuracy_markdown(const AccuracySummary& s) {
-    std::string md = "## hyquant " + s.kind + ": " + md_cell(s.reference, true) + " vs " + md_cell(s.candidate, true) +
-                     "\n\n";
+    std::string md = "## hyquant " + s.kind + " accuracy";
+    if (!s.reference.empty() || !s.candidate.empty())
+        md += ": " + md_cell(s.candidate, true) + " vs " + md_cell(s.reference, true);
+    md += "\n\n";
     const Verdict v = verdict(s);
     md += std::string("**") + (v.state == Verdict::Ok ? "✅ " : v.state == Verdict::Broken ? "❌ " : "ℹ️ ") + v.text +
           "**\n\n";
-    md += std::to_string(s.samples) + " samples from " + md_cell(s.data, true);
+    md += std::to_string(s.samples) + " samples";
+    if (!s.data.empty()) md += " from " + md_cell(s.data, true);
     if (!s.labels.empty()) md += ", labels " + md_cell(s.labels, true);
     md += ".\n\n";
 
@@ -486,7 +497,7 @@ std::string accuracy_markdown(const AccuracySummary& s) {
     }
 
     if (!s.steps.empty()) {
-        md += "### Accuracy-budget search\n\n| step | action | int8 | fp16 | fp32 | drop (points) | within budget |\n"
+        md += "### Accuracy-budget search\n\n| step | action | int8 | fp16 | fp32 | budget metric | within budget |\n"
               "|---:|---|---:|---:|---:|---:|:---:|\n";
         for (const auto& st : s.steps)
             md += "| " + std::to_string(st.index) + " | " + md_cell(st.action) + " | " + std::to_string(st.int8) +
@@ -504,13 +515,15 @@ std::string accuracy_html(const AccuracySummary& s) {
     o.reserve(64 * 1024);
     o += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
-    o += "<title>hyquant " + h(s.kind) + ": " + h(s.candidate) + " vs " + h(s.reference) + "</title>\n";
+    o += "<title>hyquant " + h(s.kind) + " accuracy" +
+         (s.candidate.empty() ? std::string() : ": " + h(s.candidate) + " vs " + h(s.reference)) + "</title>\n";
     o += std::string("<style>") + kCss + "</style>\n</head>\n<body>\n";
 
     o += "<h1>hyquant " + h(s.kind) + " — accuracy report</h1>\n<dl class=\"meta\">";
-    o += "<dt>reference</dt><dd><code>" + h(s.reference) + "</code></dd>";
-    o += "<dt>candidate</dt><dd><code>" + h(s.candidate) + "</code></dd>";
-    o += "<dt>data</dt><dd><code>" + h(s.data) + "</code> (" + std::to_string(s.samples) + " samples)</dd>";
+    if (!s.reference.empty()) o += "<dt>reference</dt><dd><code>" + h(s.reference) + "</code></dd>";
+    if (!s.candidate.empty()) o += "<dt>candidate</dt><dd><code>" + h(s.candidate) + "</code></dd>";
+    o += "<dt>data</dt><dd>" + (s.data.empty() ? std::string() : "<code>" + h(s.data) + "</code> ") + "(" +
+         std::to_string(s.samples) + " samples)</dd>";
     if (!s.labels.empty()) o += "<dt>labels</dt><dd><code>" + h(s.labels) + "</code></dd>";
     if (!s.command.empty()) o += "<dt>command</dt><dd><code>" + h(s.command) + "</code></dd>";
     o += "</dl>\n";
@@ -533,8 +546,8 @@ std::string accuracy_html(const AccuracySummary& s) {
         o += "<p class=\"muted\">no labels given: label accuracy not measured.</p>\n";
     }
     if (s.max_drop || s.drop || !s.budget_metric.empty()) {
-        o += "<p>Budget metric: <b>" + h(metric_name(s)) + "</b> = " + opt_fixed(s.drop, 3) + " points";
-        if (s.max_drop) o += ", allowed " + fixed(*s.max_drop, 3);
+        o += "<p>Budget metric: <b>" + h(metric_name(s)) + "</b> = " + opt_fixed(s.drop, 3);
+        if (s.max_drop) o += ", --max-drop " + fixed(*s.max_drop, 3);
         o += ".</p>\n";
     }
 
@@ -573,7 +586,7 @@ std::string accuracy_html(const AccuracySummary& s) {
     // search
     if (!s.steps.empty()) {
         o += "<h2>Accuracy-budget search</h2>\n<div class=\"chart\">" + steps_chart(s.steps, s.max_drop) + "</div>\n";
-        o += "<table><tr><th>step</th><th>action</th><th>int8</th><th>fp16</th><th>fp32</th><th>drop (points)</th>"
+        o += "<table><tr><th>step</th><th>action</th><th>int8</th><th>fp16</th><th>fp32</th><th>budget metric</th>"
              "<th>within budget</th></tr>\n";
         for (const auto& st : s.steps)
             o += "<tr><td>" + std::to_string(st.index) + "</td><td class=\"l\">" + h(st.action) + "</td><td>" +

@@ -47,7 +47,7 @@ AccuracySummary sample_summary(bool with_steps = true) {
     s.outputs.push_back({"aux", 1.0, 200, 0, 0, std::nullopt});
     s.reference_accuracy = 98.96;
     s.candidate_accuracy = 97.92;
-    s.budget_metric = "label accuracy drop";
+    s.budget_metric = "label accuracy drop (points)";
     s.drop = 1.04;
     s.max_drop = 1.0;
     s.budget_ok = false;
@@ -111,7 +111,7 @@ TEST_CASE("accuracy JSON round-trips with its stable keys", "[report]") {
     CHECK(j["accuracy"]["reference"].get<double>() == Approx(98.96));
     CHECK(j["accuracy"]["candidate"].get<double>() == Approx(97.92));
     CHECK(j["accuracy"]["drop_points"].get<double>() == Approx(1.04));
-    CHECK(j["budget"]["metric"] == "label accuracy drop");
+    CHECK(j["budget"]["metric"] == "label accuracy drop (points)");
     CHECK(j["budget"]["max_drop"].get<double>() == Approx(1.0));
     CHECK(j["budget"]["ok"] == false);
     REQUIRE(j["layers"].size() == 14);
@@ -196,7 +196,7 @@ TEST_CASE("non-finite numbers give valid JSON, Markdown and HTML", "[report]") {
 TEST_CASE("accuracy Markdown has the verdict and the tables", "[report]") {
     auto s = sample_summary();
     std::string md = accuracy_markdown(s);
-    CHECK(md.find("❌ budget broken: label accuracy drop 1.04 > 1.00 points") != std::string::npos);
+    CHECK(md.find("❌ budget broken: label accuracy drop (points) 1.04 > 1.00") != std::string::npos);
     CHECK(md.find("| 98.96 | 97.92 | 1.04 |") != std::string::npos);
     CHECK(md.find("`softmax_0.tmp_0`") != std::string::npos);
     CHECK(md.find("### Worst layers (10 of 14)") != std::string::npos);
@@ -208,7 +208,7 @@ TEST_CASE("accuracy Markdown has the verdict and the tables", "[report]") {
     s.budget_ok = true;
     s.drop = 0.5;
     md = accuracy_markdown(s);
-    CHECK(md.find("✅ within budget: label accuracy drop 0.50 ≤ 1.00 points") != std::string::npos);
+    CHECK(md.find("✅ within budget: label accuracy drop (points) 0.50 ≤ 1.00") != std::string::npos);
 
     s.max_drop.reset();
     s.steps.clear();
