@@ -1,5 +1,7 @@
 // hyquant prune: magnitude pruning (unstructured per layer or global, N:M) of a model's weights, written with
 // a JSON/Markdown report of the sparsity per layer, parameters and MACs, and optionally the accuracy drop.
+#include "prune/prune.h"
+
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -13,7 +15,6 @@
 #include "core/fileio.h"
 #include "exec/cpu/cpu_backend.h"
 #include "onnx_io/onnx_io.h"
-#include "prune/prune.h"
 #include "report/eval_report.h"
 
 namespace fs = std::filesystem;
@@ -47,7 +48,9 @@ Totals totals(const prune::PruneResult& r) {
     return t;
 }
 
-json opt_json(const std::optional<int64_t>& v) { return v ? json(*v) : json(nullptr); }
+json opt_json(const std::optional<int64_t>& v) {
+    return v ? json(*v) : json(nullptr);
+}
 
 json report_json(const Opts& o, const prune::PruneOptions& po, const prune::PruneResult& before,
                  const prune::PruneResult& after, int64_t params_before, int64_t params_after, int64_t params_total,
@@ -67,12 +70,13 @@ json report_json(const Opts& o, const prune::PruneOptions& po, const prune::Prun
     json layers = json::array();
     int64_t lp = 0, lz = 0;
     for (const auto& l : after.layers) {
-        json lj{{"node", l.node},  {"op_type", l.op_type},    {"weight", l.weight},
-                {"params", l.params}, {"zeros", l.zeros}, {"sparsity", l.sparsity}};
+        json lj{{"node", l.node},     {"op_type", l.op_type}, {"weight", l.weight},
+                {"params", l.params}, {"zeros", l.zeros},     {"sparsity", l.sparsity}};
         lj["skipped_reason"] = l.skipped_reason.empty() ? json(nullptr) : json(l.skipped_reason);
         lj["macs"] = opt_json(l.macs);
         lj["nonzero_macs"] = opt_json(l.nonzero_macs);
         layers.push_back(lj);
+        if (!l.skipped_reason.empty()) continue;
         lp += l.params;
         lz += l.zeros;
     }
@@ -91,14 +95,18 @@ json report_json(const Opts& o, const prune::PruneOptions& po, const prune::Prun
     return j;
 }
 
-std::string fmt_opt(const json& v) { return v.is_null() ? "-" : std::to_string(v.get<int64_t>()); }
+std::string fmt_opt(const json& v) {
+    return v.is_null() ? "-" : std::to_string(v.get<int64_t>());
+}
 
 std::string report_markdown(const json& j, const std::optional<calib::AccuracySummary>& acc) {
-    std::string md = "## hyquant prune: `" + j["model"].get<std::string>() + "` → `" + j["output"].get<std::string>() +
-                     "`\n\n";
+    std::string md =
+        "## hyquant prune: `" + j["model"].get<std::string>() + "` → `" + j["output"].get<std::string>() + "`\n\n";
     char buf[512];
-    std::snprintf(buf, sizeof buf, "Pattern **%s**, scope %s, target sparsity %.3f; achieved %.4f over the pruned-layer "
-                  "weights.\n\n", j["pattern"].get<std::string>().c_str(), j["scope"].get<std::string>().c_str(),
+    std::snprintf(buf, sizeof buf,
+                  "Pattern **%s**, scope %s, target sparsity %.3f; achieved %.4f over the pruned-layer "
+                  "weights.\n\n",
+                  j["pattern"].get<std::string>().c_str(), j["scope"].get<std::string>().c_str(),
                   j["target_sparsity"].get<double>(), j["layer_sparsity"].get<double>());
     md += buf;
     md += "| | before | after |\n|---|---|---|\n";
@@ -171,8 +179,11 @@ int run_prune(const Opts& o) {
 
     m.producer_name = "hyquant";
     m.producer_version = HYQUANT_VERSION;
-    json meta{{"version", HYQUANT_VERSION}, {"command", command_line()}, {"pattern", prune::pattern_name(po)},
-              {"scope", o.scope}, {"sparsity", po.sparsity}};
+    json meta{{"version", HYQUANT_VERSION},
+              {"command", command_line()},
+              {"pattern", prune::pattern_name(po)},
+              {"scope", o.scope},
+              {"sparsity", po.sparsity}};
     m.set_metadata("hyquant_prune", meta.dump());
     onnx_io::check_model(m, o.out + " (model being written)");
 
@@ -186,8 +197,10 @@ int run_prune(const Opts& o) {
         json j = report_json(o, po, before, after, params_before, params_after, params_total, bytes_in, bytes_out, acc);
         AtomicWriteSet w;
         for (const auto& r : o.reports) {
-            if (r.size() > 5 && r.compare(r.size() - 5, 5, ".json") == 0) w.add(r, j.dump(2) + "\n");
-            else w.add(r, report_markdown(j, acc));
+            if (r.size() > 5 && r.compare(r.size() - 5, 5, ".json") == 0)
+                w.add(r, j.dump(2) + "\n");
+            else
+                w.add(r, report_markdown(j, acc));
         }
         w.commit();
         int64_t lp = 0, lz = 0;
@@ -196,13 +209,14 @@ int run_prune(const Opts& o) {
                 lp += l.params;
                 lz += l.zeros;
             }
-        spdlog::info("wrote {}: {} pruned layers at sparsity {:.4f} ({} layers kept dense); nonzero parameters {} -> {}",
-                     o.out, std::count_if(after.layers.begin(), after.layers.end(),
-                                          [](const prune::LayerResult& l) { return l.skipped_reason.empty(); }),
-                     lp ? (double)lz / (double)lp : 0.0,
-                     std::count_if(after.layers.begin(), after.layers.end(),
-                                   [](const prune::LayerResult& l) { return !l.skipped_reason.empty(); }),
-                     params_before, params_after);
+        spdlog::info(
+            "wrote {}: {} pruned layers at sparsity {:.4f} ({} layers kept dense); nonzero parameters {} -> {}", o.out,
+            std::count_if(after.layers.begin(), after.layers.end(),
+                          [](const prune::LayerResult& l) { return l.skipped_reason.empty(); }),
+            lp ? (double)lz / (double)lp : 0.0,
+            std::count_if(after.layers.begin(), after.layers.end(),
+                          [](const prune::LayerResult& l) { return !l.skipped_reason.empty(); }),
+            params_before, params_after);
     } catch (...) {
         std::remove(o.out.c_str());
         throw;

@@ -48,15 +48,24 @@ std::vector<int64_t> magnitude_order(const Tensor& t) {
 // The reduction (input-channel) axis of a layer's weight, or a reason why N:M does not apply.
 std::optional<int64_t> reduction_axis(const graph::Node& n, const Shape& w, std::string& why) {
     if (n.op_type == "Conv") {
-        if (w.size() < 3) { why = "Conv weight of rank " + std::to_string(w.size()); return std::nullopt; }
+        if (w.size() < 3) {
+            why = "Conv weight of rank " + std::to_string(w.size());
+            return std::nullopt;
+        }
         return 1;
     }
     if (n.op_type == "Gemm") {
-        if (w.size() != 2) { why = "Gemm weight of rank " + std::to_string(w.size()); return std::nullopt; }
+        if (w.size() != 2) {
+            why = "Gemm weight of rank " + std::to_string(w.size());
+            return std::nullopt;
+        }
         return n.attr_int("transB", 0) ? 1 : 0;
     }
     if (n.op_type == "MatMul") {
-        if (w.size() < 2) { why = "MatMul weight of rank " + std::to_string(w.size()); return std::nullopt; }
+        if (w.size() < 2) {
+            why = "MatMul weight of rank " + std::to_string(w.size());
+            return std::nullopt;
+        }
         return (int64_t)w.size() - 2;
     }
     why = n.op_type + ": N:M is not applied (reduction axis is not the weight's input-channel axis)";
@@ -136,10 +145,12 @@ PruneResult layer_stats(const graph::Model& m) {
             l.params = it->second.numel();
             l.zeros = count_zeros(it->second);
             l.sparsity = l.params ? (double)l.zeros / (double)l.params : 0.0;
-            if (it->second.dtype() != DType::F32) l.skipped_reason = "weight is " + std::string(dtype_name(it->second.dtype()));
+            if (it->second.dtype() != DType::F32)
+                l.skipped_reason = "weight is " + std::string(dtype_name(it->second.dtype()));
         }
         l.macs = layer_macs(m, n);
-        if (l.macs && l.params) l.nonzero_macs = (int64_t)std::llround((double)*l.macs * (double)(l.params - l.zeros) / (double)l.params);
+        if (l.macs && l.params)
+            l.nonzero_macs = (int64_t)std::llround((double)*l.macs * (double)(l.params - l.zeros) / (double)l.params);
         r.layers.push_back(std::move(l));
     }
     return r;
@@ -233,7 +244,9 @@ PruneResult prune_model(graph::Model& m, const PruneOptions& o) {
             HQ_CHECK(want <= capacity, "--sparsity ", o.sparsity, " over ", total, " weights needs ", want,
                      " zeros but every layer keeps at least ", o.min_keep, " of its weights (at most ", capacity, ")");
             using Item = std::pair<float, size_t>;  // magnitude, candidate
-            auto cmp = [](const Item& a, const Item& b) { return a.first != b.first ? a.first > b.first : a.second > b.second; };
+            auto cmp = [](const Item& a, const Item& b) {
+                return a.first != b.first ? a.first > b.first : a.second > b.second;
+            };
             std::priority_queue<Item, std::vector<Item>, decltype(cmp)> heap(cmp);
             auto mag = [&](size_t c) {
                 return std::fabs(g.initializers.at(cands[c].weight).data<float>()[orders[c][(size_t)target[c]]]);
@@ -294,7 +307,8 @@ PruneResult prune_model(graph::Model& m, const PruneOptions& o) {
 
 int64_t nonzero_parameters(const graph::Model& m) {
     int64_t n = 0;
-    for (const auto& [name, t] : m.graph.initializers) n += t.dtype() == DType::F32 ? t.numel() - count_zeros(t) : t.numel();
+    for (const auto& [name, t] : m.graph.initializers)
+        n += t.dtype() == DType::F32 ? t.numel() - count_zeros(t) : t.numel();
     return n;
 }
 

@@ -17,11 +17,11 @@ enum class Scope { Layer, Global };
 struct PruneOptions {
     Pattern pattern = Pattern::Unstructured;
     Scope scope = Scope::Layer;
-    double sparsity = 0.5;        // unstructured: fraction of weights zeroed (per layer or over all layers)
-    int64_t n = 2, m = 4;         // N:M: at most n nonzeros in every group of m along the reduction dimension
-    double min_keep = 0.1;        // global scope: every layer keeps at least this fraction of its weights
+    double sparsity = 0.5;             // unstructured: fraction of weights zeroed (per layer or over all layers)
+    int64_t n = 2, m = 4;              // N:M: at most n nonzeros in every group of m along the reduction dimension
+    double min_keep = 0.1;             // global scope: every layer keeps at least this fraction of its weights
     std::vector<std::string> exclude;  // node names or op types left dense
-    bool include_ends = false;    // also prune the first and the last prunable layer
+    bool include_ends = false;         // also prune the first and the last prunable layer
 };
 
 struct LayerResult {
@@ -29,9 +29,9 @@ struct LayerResult {
     int64_t params = 0;  // weight elements
     int64_t zeros = 0;   // zero weight elements after pruning (or as found, when skipped)
     double sparsity = 0;
-    std::string skipped_reason;  // empty when pruned
-    std::optional<int64_t> macs;           // dense MACs (shape-dependent; unchanged by these patterns)
-    std::optional<int64_t> nonzero_macs;   // MACs of the nonzero weights only
+    std::string skipped_reason;           // empty when pruned
+    std::optional<int64_t> macs;          // dense MACs (shape-dependent; unchanged by these patterns)
+    std::optional<int64_t> nonzero_macs;  // MACs of the nonzero weights only
 };
 
 struct PruneResult {

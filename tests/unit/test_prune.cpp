@@ -80,7 +80,8 @@ TEST_CASE("unstructured per layer: exact sparsity, smallest magnitudes, ends kep
             float max_pruned = 0, min_kept = 1e30f;
             for (int64_t i = 0; i < t.numel(); ++i) {
                 float a = std::fabs(orig.at(w).data<float>()[i]);
-                if (t.data<float>()[i] == 0.0f) max_pruned = std::max(max_pruned, a);
+                if (t.data<float>()[i] == 0.0f)
+                    max_pruned = std::max(max_pruned, a);
                 else {
                     min_kept = std::min(min_kept, a);
                     CHECK(t.data<float>()[i] == orig.at(w).data<float>()[i]);
@@ -132,8 +133,10 @@ TEST_CASE("unstructured global: exact total, one threshold, minimum kept fractio
         const Tensor& t = m.graph.initializers.at(w);
         for (int64_t i = 0; i < t.numel(); ++i) {
             float a = std::fabs(orig.at(w).data<float>()[i]);
-            if (t.data<float>()[i] == 0.0f) max_pruned = std::max(max_pruned, a);
-            else min_kept = std::min(min_kept, a);
+            if (t.data<float>()[i] == 0.0f)
+                max_pruned = std::max(max_pruned, a);
+            else
+                min_kept = std::min(min_kept, a);
         }
     }
     CHECK(max_pruned <= min_kept);
