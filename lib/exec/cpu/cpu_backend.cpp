@@ -16,6 +16,7 @@ const KernelRegistry& registry() {
         register_pool(r);
         register_resize(r);
         register_shape_ops(r);
+        register_gather_scatter(r);
         return r;
     }();
     return reg;

@@ -12,6 +12,7 @@ void register_conv(KernelRegistry& r);         // conv.cpp: Conv, ConvTranspose
 void register_gemm(KernelRegistry& r);         // gemm.cpp: Gemm, MatMul, Einsum
 void register_pool(KernelRegistry& r);         // pool.cpp: MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool
 void register_resize(KernelRegistry& r);       // resize.cpp: Resize, Upsample
-void register_shape_ops(KernelRegistry& r);    // shape_ops.cpp: Reshape, Transpose, Concat, Slice, Gather, Pad...
+void register_shape_ops(KernelRegistry& r);    // shape_ops.cpp: Reshape, Transpose, Concat, Slice, Pad...
+void register_gather_scatter(KernelRegistry& r);  // gather_scatter.cpp: Gather*, Scatter*, NonZero, OneHot
 
 }  // namespace hq::exec::cpu
