@@ -40,6 +40,17 @@ void dispatch_numeric(DType t, const std::string& who, F&& f) {
     }
 }
 
+// Grain of elementwise loops: below this many elements parallel_for runs inline.
+constexpr int64_t kGrain = 16384;
+
+// y[i] = f(x[i]) over n elements, split over the pool.
+template <typename T, typename U, typename F>
+void map1(const T* x, U* y, int64_t n, F f) {
+    parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) y[i] = f(x[i]);
+    });
+}
+
 // float32 copy of a float16/bfloat16/float64 tensor (float32 tensors are returned as they are, shared).
 Tensor to_f32(const Tensor& t);
 // Converts a float32 tensor to `dt` (float16, bfloat16, float64 or float32).

@@ -8,6 +8,7 @@ const KernelRegistry& registry() {
     static const KernelRegistry reg = [] {
         KernelRegistry r;
         register_elementwise(r);
+        register_unary(r);
         register_reduce(r);
         register_norm(r);
         register_quant(r);

@@ -4,7 +4,8 @@
 
 namespace hq::exec::cpu {
 
-void register_elementwise(KernelRegistry& r);  // elementwise.cpp: unary, binary (broadcast), Cast, Where, Clip...
+void register_elementwise(KernelRegistry& r);  // elementwise.cpp: binary (broadcast), Cast, Where, Clip...
+void register_unary(KernelRegistry& r);        // unary.cpp: activations and unary math
 void register_reduce(KernelRegistry& r);       // reduce.cpp: Reduce*, ArgMax, Softmax, LogSoftmax, TopK, CumSum
 void register_norm(KernelRegistry& r);         // norm.cpp: BatchNormalization, LayerNormalization, InstanceNormalization
 void register_quant(KernelRegistry& r);        // quant.cpp: QuantizeLinear, DequantizeLinear

@@ -11,7 +11,6 @@
 namespace hq::exec::cpu {
 namespace {
 
-constexpr int64_t kGrain = 16384;
 
 // Round half to even, vectorizable: clamps to +-2^22 first (every quantized range saturates well inside it; NaN goes
 // low), then adds and subtracts 1.5 * 2^23 so the FPU's default rounding does the work.

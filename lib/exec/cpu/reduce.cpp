@@ -13,7 +13,6 @@
 namespace hq::exec::cpu {
 namespace {
 
-constexpr int64_t kGrain = 16384;
 
 int64_t prod(const Shape& s, int64_t b, int64_t e) {
     int64_t p = 1;
