@@ -53,8 +53,7 @@ void add_calibrate(CLI::App& app, Action& action) {
             calib::ImageOptions io = o->run.image_options();
             graph::Model m = load_and_prepare(o->model, shapes, true);
             calib::DataSource data(o->data, m.graph.inputs, io);
-            select_device(o->run);
-            auto backend = exec::cpu::make_backend();
+            auto backend = select_device(o->run);
             exec::Executor ex(m, *backend);
             calib::CalibrateOptions co;
             co.method = method;

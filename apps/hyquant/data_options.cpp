@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/threads.h"
+#include "exec/cpu/cpu_backend.h"
 
 namespace hq::app {
 
@@ -65,13 +66,14 @@ void add_run_options(CLI::App* cmd, RunOptions& o) {
     cmd->add_option("--layout", o.layout, "Images: nchw|nhwc")->check(CLI::IsMember({"nchw", "nhwc"}));
 }
 
-void select_device(const RunOptions& o) {
+std::unique_ptr<exec::Backend> select_device(const RunOptions& o) {
     set_num_threads(o.threads);
     const std::string& d = o.device;
     bool hip = d == "hip" || d.rfind("hip:", 0) == 0;
     HQ_CHECK(d == "auto" || d == "cpu" || hip, "--device '", d, "': expected auto, cpu or hip[:N]");
     if (hip) HQ_FAIL("--device ", d, ": this build of hyquant has no HIP backend (build with -DHYQUANT_WITH_HIP=ON)");
     if (d == "auto") spdlog::info("device: no HIP device available, using the CPU ({} threads)", o.threads);
+    return exec::cpu::make_backend();
 }
 
 }  // namespace hq::app

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "calib/data_reader.h"
+#include "exec/backend.h"
 
 namespace hq::app {
 
@@ -20,8 +21,8 @@ struct RunOptions {
 
 // --device, --threads, --shape and the image preprocessing options.
 void add_run_options(CLI::App* cmd, RunOptions& o);
-// Applies --threads and resolves --device; logs which device runs (once). Throws (exit 2) for
-// `hip` when no HIP device or backend is available.
-void select_device(const RunOptions& o);
+// Applies --threads, resolves --device and returns the backend to run on; logs which device runs (once).
+// Throws (exit 2) for `hip` when no HIP device or backend is available.
+std::unique_ptr<exec::Backend> select_device(const RunOptions& o);
 
 }  // namespace hq::app

@@ -58,8 +58,7 @@ void add_evaluate(CLI::App& app, Action& action) {
             if (!o->labels.empty()) eo.labels = calib::read_labels(o->labels);
             eo.layer_samples = o->layer_samples;
             eo.max_samples = o->samples;
-            select_device(o->run);
-            auto backend = exec::cpu::make_backend();
+            auto backend = select_device(o->run);
             calib::AccuracySummary s = calib::evaluate_models(ref, cand, data, *backend, eo);
             s.kind = "evaluate";
             s.reference = o->reference;

@@ -108,8 +108,7 @@ void add_infer(CLI::App& app, Action& action) {
             StagedDir out(o->out, o->overwrite);
             std::optional<StagedDir> saved;
             if (!o->save_inputs.empty()) saved.emplace(o->save_inputs, o->overwrite);
-            select_device(o->run);
-            auto backend = exec::cpu::make_backend();
+            auto backend = select_device(o->run);
             exec::Executor ex(m, *backend);
             Progress progress("infer", (int64_t)data.size());
             std::set<std::string> used_names;

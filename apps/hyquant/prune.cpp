@@ -165,8 +165,7 @@ int run_prune(const Opts& o) {
         calib::EvaluateOptions eo;
         if (!o.labels.empty()) eo.labels = calib::read_labels(o.labels);
         eo.max_samples = o.samples;
-        select_device(o.run);
-        auto backend = exec::cpu::make_backend();
+        auto backend = select_device(o.run);
         acc = calib::evaluate_models(reference, m, data, *backend, eo);
         acc->kind = "evaluate";
         acc->reference = o.model;

@@ -95,8 +95,7 @@ int run_quantize(const Opts& o) {
         summary.notes.push_back("cross-layer equalization: " + std::to_string(equalized.size()) + " Conv pairs");
     }
     const std::string fingerprint = calib::model_fingerprint(o.model);
-    select_device(o.run);
-    auto backend = exec::cpu::make_backend();
+    auto backend = select_device(o.run);
 
     // Calibration: a table made for this model, or calibrate now.
     calib::CalibrationTable table;
