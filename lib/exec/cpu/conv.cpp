@@ -290,21 +290,20 @@ Geom conv_geom(const KernelContext& ctx, const Shape& xs, const Shape& ws) {
     return g;
 }
 
-void conv_kernel(KernelContext& ctx) {
-    const auto& nd = ctx.node;
-    const Tensor& x0 = ctx.in(0);
-    const Tensor& w0 = ctx.in(1);
-    const DType dt = x0.dtype();
+// Checks the input and weight of Conv / ConvTranspose against each other.
+void check_conv_operands(const graph::Node& nd, const Tensor& x0, const Tensor& w0) {
     HQ_CHECK(x0.rank() >= 3 && x0.rank() <= 5, nd.label(), ": input rank ", x0.rank(), ", expected 3 to 5");
     HQ_CHECK(w0.rank() == x0.rank(), nd.label(), ": weight rank ", w0.rank(), ", expected ", x0.rank());
-    HQ_CHECK(w0.dtype() == dt, nd.label(), ": weight is ", dtype_name(w0.dtype()), ", input is ", dtype_name(dt));
-    const int64_t groups = nd.attr_int("group", 1);
-    const int64_t C = x0.dim(1), M = w0.dim(0);
-    HQ_CHECK(C % groups == 0 && M % groups == 0, nd.label(), ": channels ", C, " in / ", M,
-             " out not divisible by group ", groups);
-    HQ_CHECK(w0.dim(1) * groups == C, nd.label(), ": weight ", shape_str(w0.shape()), " expects ", w0.dim(1) * groups,
-             " input channels, input has ", C);
-    const Geom g = conv_geom(ctx, x0.shape(), w0.shape());
+    HQ_CHECK(w0.dtype() == x0.dtype(), nd.label(), ": weight is ", dtype_name(w0.dtype()), ", input is ",
+             dtype_name(x0.dtype()));
+}
+
+// The common tail of Conv and ConvTranspose: stages float16/bfloat16 through float32, checks the bias
+// (M values), allocates the output [N, M, spatial...] and runs `typed(T{}, x, w, bias or nullptr, y)`.
+template <typename F>
+void run_conv_like(KernelContext& ctx, const Tensor& x0, const Tensor& w0, int64_t M, const Geom& g, F&& typed) {
+    const auto& nd = ctx.node;
+    const DType dt = x0.dtype();
     const bool staged = is_staged_float(dt);
     Tensor x = staged ? to_f32(x0) : x0, w = staged ? to_f32(w0) : w0, b;
     if (ctx.has_input(2)) {
@@ -315,14 +314,32 @@ void conv_kernel(KernelContext& ctx) {
     Shape ys = {x0.dim(0), M};
     for (int64_t i = 0; i < g.nsp; ++i) ys.push_back(g.out[3 - g.nsp + i]);
     Tensor y(x.dtype(), ys);
+    const Tensor* bp = b.empty() ? nullptr : &b;
     if (x.dtype() == DType::F32) {
-        conv_typed<float>(x, w, b.empty() ? nullptr : &b, y, groups, g);
+        typed(float{}, x, w, bp, y);
     } else if (x.dtype() == DType::F64) {
-        conv_typed<double>(x, w, b.empty() ? nullptr : &b, y, groups, g);
+        typed(double{}, x, w, bp, y);
     } else {
         HQ_FAIL(nd.label(), ": unsupported element type ", dtype_name(dt));
     }
     ctx.set(0, staged ? from_f32(y, dt) : y);
+}
+
+void conv_kernel(KernelContext& ctx) {
+    const auto& nd = ctx.node;
+    const Tensor& x0 = ctx.in(0);
+    const Tensor& w0 = ctx.in(1);
+    check_conv_operands(nd, x0, w0);
+    const int64_t groups = nd.attr_int("group", 1);
+    const int64_t C = x0.dim(1), M = w0.dim(0);
+    HQ_CHECK(C % groups == 0 && M % groups == 0, nd.label(), ": channels ", C, " in / ", M,
+             " out not divisible by group ", groups);
+    HQ_CHECK(w0.dim(1) * groups == C, nd.label(), ": weight ", shape_str(w0.shape()), " expects ", w0.dim(1) * groups,
+             " input channels, input has ", C);
+    const Geom g = conv_geom(ctx, x0.shape(), w0.shape());
+    run_conv_like(ctx, x0, w0, M, g, [&](auto tag, const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y) {
+        conv_typed<decltype(tag)>(x, w, b, y, groups, g);
+    });
 }
 
 // ------------------------------------------------------------------------------------- ConvTranspose
@@ -394,10 +411,7 @@ void conv_transpose_kernel(KernelContext& ctx) {
     const auto& nd = ctx.node;
     const Tensor& x0 = ctx.in(0);
     const Tensor& w0 = ctx.in(1);
-    const DType dt = x0.dtype();
-    HQ_CHECK(x0.rank() >= 3 && x0.rank() <= 5, nd.label(), ": input rank ", x0.rank(), ", expected 3 to 5");
-    HQ_CHECK(w0.rank() == x0.rank(), nd.label(), ": weight rank ", w0.rank(), ", expected ", x0.rank());
-    HQ_CHECK(w0.dtype() == dt, nd.label(), ": weight is ", dtype_name(w0.dtype()), ", input is ", dtype_name(dt));
+    check_conv_operands(nd, x0, w0);
     const int64_t groups = nd.attr_int("group", 1);
     const int64_t C = x0.dim(1), M = w0.dim(1) * groups;
     HQ_CHECK(w0.dim(0) == C && C % groups == 0, nd.label(), ": weight ", shape_str(w0.shape()), " does not match ", C,
@@ -433,24 +447,9 @@ void conv_transpose_kernel(KernelContext& ctx) {
         }
         HQ_CHECK(g.out[j] >= 0, nd.label(), ": negative output size in spatial dim ", i);
     }
-    const bool staged = is_staged_float(dt);
-    Tensor x = staged ? to_f32(x0) : x0, w = staged ? to_f32(w0) : w0, b;
-    if (ctx.has_input(2)) {
-        b = staged ? to_f32(ctx.in(2)) : ctx.in(2);
-        HQ_CHECK(b.numel() == M && b.dtype() == x.dtype(), nd.label(), ": bias ", shape_str(b.shape()), ", expected [",
-                 M, "]");
-    }
-    Shape ys = {x0.dim(0), M};
-    for (int64_t i = 0; i < g.nsp; ++i) ys.push_back(g.out[3 - g.nsp + i]);
-    Tensor y(x.dtype(), ys);
-    if (x.dtype() == DType::F32) {
-        conv_transpose_typed<float>(x, w, b.empty() ? nullptr : &b, y, groups, g);
-    } else if (x.dtype() == DType::F64) {
-        conv_transpose_typed<double>(x, w, b.empty() ? nullptr : &b, y, groups, g);
-    } else {
-        HQ_FAIL(nd.label(), ": unsupported element type ", dtype_name(dt));
-    }
-    ctx.set(0, staged ? from_f32(y, dt) : y);
+    run_conv_like(ctx, x0, w0, M, g, [&](auto tag, const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y) {
+        conv_transpose_typed<decltype(tag)>(x, w, b, y, groups, g);
+    });
 }
 
 }  // namespace
