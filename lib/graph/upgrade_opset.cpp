@@ -99,12 +99,6 @@ std::vector<Change> parse_history(const std::string& s) {
     return r;
 }
 
-Attribute ints_attr(std::vector<int64_t> v) {
-    Attribute a;
-    a.kind = Attribute::Kind::Ints;
-    a.ints = std::move(v);
-    return a;
-}
 Attribute int_attr(int64_t v) {
     Attribute a;
     a.kind = Attribute::Kind::Int;
