@@ -1,7 +1,10 @@
 #include "calib/calibrator.h"
 
+#include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <exception>
 #include <mutex>
 #include <thread>
 
@@ -76,43 +79,146 @@ private:
     std::thread worker_;
 };
 
+// One executor's share of the work. Host-path statistics are gathered on a background thread while the
+// executor runs on: tensors are shared (the queue keeps them alive), each `host` histogram is only touched
+// by that thread, and the queue is bounded so memory stays flat. Device-path statistics go into `device`
+// on the executor's thread. Histograms do not depend on the order of updates, so the two maps (and the
+// shards of several executors) merge exactly.
+struct Shard {
+    std::map<std::string, Histogram> host, device;
+};
+
+struct SharedRun {
+    const DataSource& data;
+    const std::map<std::string, bool>& with_bins;  // observed float tensor -> keeps a full histogram
+    int64_t n;
+    std::atomic<int64_t> next{0};
+    std::atomic<bool> stop{false};
+    std::mutex mu;  // guards progress and the errors
+    Progress progress;
+    std::map<int64_t, std::exception_ptr> errors;  // by sample index: the first sample's error is reported
+
+    SharedRun(const DataSource& d, const std::map<std::string, bool>& wb, int64_t count)
+        : data(d), with_bins(wb), n(count), progress("calibrate", count) {}
+};
+
+void run_shard(const exec::Executor& ex, SharedRun& run, Shard& shard) {
+    for (const auto& [name, bins] : run.with_bins) shard.host.emplace(name, Histogram(bins));
+    const exec::Backend& be = ex.backend();
+    std::vector<uint64_t> bins(Histogram::kBins);
+    // Statistics on the device that produced the tensor; false when its backend does not offer them.
+    auto device = [&](const std::string& name, const Tensor& t, bool with_bins) -> bool {
+        exec::TensorStats st;
+        if (!be.tensor_stats(t, st)) return false;
+        if (st.finite + st.nan + st.inf != (uint64_t)t.numel())
+            throw Error(be.name() + ": statistics of tensor '" + name + "' count " +
+                            std::to_string(st.finite + st.nan + st.inf) + " values, it has " + std::to_string(t.numel()),
+                        ErrorKind::Internal);
+        Histogram& h = shard.device.try_emplace(name, with_bins).first->second;
+        if (!with_bins || st.finite == 0) {
+            h.add_stats(st);
+            return true;
+        }
+        const int e = h.exponent_for(st);
+        std::fill(bins.begin(), bins.end(), 0);
+        if (!be.tensor_histogram(t, e, bins.data())) return false;
+        uint64_t total = 0;
+        for (uint64_t b : bins) total += b;
+        if (total != st.finite)
+            throw Error(be.name() + ": histogram of tensor '" + name + "' counts " + std::to_string(total) +
+                            " values, its statistics " + std::to_string(st.finite) + " finite ones",
+                        ErrorKind::Internal);
+        h.add_stats(st);
+        h.add_bins(e, bins.data());
+        return true;
+    };
+    ObserverQueue queue;
+    auto observe = [&](const std::string& name, const Tensor& t, bool from_executor) {
+        auto it = shard.host.find(name);
+        if (it == shard.host.end() || t.dtype() != DType::F32) return;
+        if (from_executor && device(name, t, it->second.has_bins())) return;
+        queue.push(&it->second, t);
+    };
+    exec::Observer obs = [&](const std::string& name, const Tensor& t, const graph::Node&) { observe(name, t, true); };
+    for (int64_t i; !run.stop && (i = run.next++) < run.n;) {
+        try {
+            Sample s = run.data.load((size_t)i);
+            for (const auto& [name, t] : s.inputs) observe(name, t, false);  // graph inputs: host only
+            try {
+                ex.run(s.inputs, obs);
+            } catch (const Error& e) {
+                throw Error("sample '" + s.name + "': " + e.what(), e.kind());
+            }
+            queue.flush();
+        } catch (...) {
+            std::lock_guard<std::mutex> lk(run.mu);
+            run.errors.emplace(i, std::current_exception());
+            run.stop = true;
+            break;
+        }
+        std::lock_guard<std::mutex> lk(run.mu);
+        run.progress.tick();
+    }
+    queue.finish();
+}
+
 }  // namespace
 
 CalibrationTable calibrate(const exec::Executor& ex, const DataSource& data, const CalibrateOptions& opt) {
+    return calibrate(std::vector<const exec::Executor*>{&ex}, data, opt);
+}
+
+CalibrationTable calibrate(const graph::Model& model, const std::vector<std::unique_ptr<exec::Backend>>& backends,
+                           const DataSource& data, const CalibrateOptions& opt) {
+    std::vector<std::unique_ptr<exec::Executor>> owned;
+    std::vector<const exec::Executor*> exs;
+    for (const auto& be : backends) {
+        owned.push_back(std::make_unique<exec::Executor>(model, *be));
+        exs.push_back(owned.back().get());
+    }
+    return calibrate(exs, data, opt);
+}
+
+CalibrationTable calibrate(const std::vector<const exec::Executor*>& executors, const DataSource& data,
+                           const CalibrateOptions& opt) {
+    HQ_ASSERT(!executors.empty(), "calibrate: no executor");
+    const graph::Model& model = executors[0]->model();
+    for (const auto* ex : executors) HQ_ASSERT(&ex->model() == &model, "calibrate: executors of different models");
     CalibrationTable table;
     table.method = opt.method;
     table.percentile = opt.percentile;
     // Full histograms for what the QDQ writer quantizes; min/max for every other float tensor.
-    const std::set<std::string> targets = quant::calibration_targets(ex.model());
-    std::map<std::string, Histogram> hists;
-    for (const auto& t : quant::range_targets(ex.model())) hists.emplace(t, Histogram(targets.count(t) != 0));
-    // Statistics are gathered on a background thread while the executor runs on: tensors are shared
-    // (the queue keeps them alive), each histogram is only touched by that thread, and the queue is
-    // bounded so memory stays flat. Histograms do not depend on the order of updates.
-    ObserverQueue queue;
-    auto observe = [&](const std::string& name, const Tensor& t) {
-        auto it = hists.find(name);
-        if (it == hists.end() || t.dtype() != DType::F32) return;
-        queue.push(&it->second, t);
-    };
-    exec::Observer obs = [&](const std::string& name, const Tensor& t, const graph::Node&) { observe(name, t); };
+    const std::set<std::string> targets = quant::calibration_targets(model);
+    std::map<std::string, bool> with_bins;
+    for (const auto& t : quant::range_targets(model)) with_bins.emplace(t, targets.count(t) != 0);
     int64_t n = (int64_t)data.size();
     if (opt.max_samples > 0) n = std::min(n, opt.max_samples);
-    Progress progress("calibrate", n);
-    for (int64_t i = 0; i < n; ++i) {
-        Sample s = data.load((size_t)i);
-        for (const auto& [name, t] : s.inputs) observe(name, t);
-        try {
-            ex.run(s.inputs, obs);
-        } catch (const Error& e) {
-            throw Error("sample '" + s.name + "': " + e.what(), e.kind());
-        }
-        queue.flush();
-        progress.tick();
+    SharedRun run(data, with_bins, n);
+    std::vector<Shard> shards(executors.size());
+    if (executors.size() == 1) {
+        run_shard(*executors[0], run, shards[0]);
+    } else {
+        std::vector<std::thread> threads;
+        for (size_t k = 0; k < executors.size(); ++k)
+            threads.emplace_back([&, k] {
+                try {
+                    run_shard(*executors[k], run, shards[k]);
+                } catch (...) {  // only from setting up or finishing the shard
+                    std::lock_guard<std::mutex> lk(run.mu);
+                    run.errors.emplace(-1 - (int64_t)k, std::current_exception());
+                    run.stop = true;
+                }
+            });
+        for (auto& t : threads) t.join();
     }
-    queue.finish();
-    progress.finish();
+    if (!run.errors.empty()) std::rethrow_exception(run.errors.begin()->second);
+    run.progress.finish();
     table.samples = (uint64_t)n;
+    std::map<std::string, Histogram> hists;
+    for (const auto& [name, bins] : with_bins) hists.emplace(name, Histogram(bins));
+    for (const auto& shard : shards)
+        for (const auto* part : {&shard.host, &shard.device})
+            for (const auto& [name, h] : *part) hists.at(name).merge(h);
     // Tensors never seen as float32 (shape/int tensors) are not part of the table.
     for (auto& [name, h] : hists)
         if (h.count() || h.nan_count() || h.inf_count()) table.tensors[name] = std::move(h);

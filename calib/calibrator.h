@@ -1,7 +1,12 @@
 // Calibration: streams samples through the executor and observes every tensor the QDQ writer will
 // quantize (calib::Histogram per tensor). Memory does not grow with the number of samples.
+// Statistics of the tensors a device backend produced are computed on that device when it offers them
+// (exec::Backend::tensor_stats / tensor_histogram); everything else on the host. Several executors (one
+// per device) split the samples between them. The table is the same, byte for byte, either way.
 #pragma once
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "calib/data_reader.h"
 #include "calib/table.h"
@@ -19,6 +24,13 @@ struct CalibrateOptions {
 // Runs up to max_samples samples of `data` through `ex` and returns the table (fingerprint/model
 // fields left for the caller). Shows progress.
 CalibrationTable calibrate(const exec::Executor& ex, const DataSource& data, const CalibrateOptions& opt);
+// The same with the samples split across executors of one model (one per device), each on its own
+// thread (the calling thread for one executor); histograms are merged exactly.
+CalibrationTable calibrate(const std::vector<const exec::Executor*>& executors, const DataSource& data,
+                           const CalibrateOptions& opt);
+// The same with one executor of `model` per backend (e.g. every HIP device).
+CalibrationTable calibrate(const graph::Model& model, const std::vector<std::unique_ptr<exec::Backend>>& backends,
+                           const DataSource& data, const CalibrateOptions& opt);
 
 // Per-channel means (axis 1 for rank >= 3, the last axis otherwise) of `tensors` over up to
 // max_samples samples (0: all), for bias correction.

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/threads.h"
+#include "exec/backend.h"
 
 namespace hq::calib {
 
@@ -25,6 +26,9 @@ int needed_exponent(float mn, float mx) {
     std::frexp(a, &k);  // a = f * 2^k, f in [0.5, 1): a < 2^k
     return std::clamp(k, kMinExp, kMaxExp);
 }
+
+// -0 -> +0 (a zero's sign is not a property of the multiset of values; x + 0 keeps every other value).
+float unsigned_zero(float x) { return x + 0.0f; }
 
 // Adds finite values of x[0..n) (all inside the range) into bins, with scale = kBins / (2 * 2^e) a
 // power of two. The bin is B/2 + floor(x * scale), computed without rounding: when scale >= 1
@@ -155,17 +159,9 @@ void Histogram::add(const float* x, int64_t n) {
     inf_ += inf;
     uint64_t finite = (uint64_t)n - nan - inf;
     if (finite == 0) return;
-    if (count_ == 0) {
-        min_ = mn;
-        max_ = mx;
-    } else {
-        min_ = std::min(min_, mn);
-        max_ = std::max(max_, mx);
-    }
-    count_ += finite;
+    add_minmax(mn, mx, finite);
     if (!with_bins_) return;
-    int e = std::max(needed_exponent(mn, mx), bins_.empty() ? kMinExp : exp_);
-    grow_to(e);
+    grow_to(std::max(needed_exponent(mn, mx), bins_.empty() ? kMinExp : exp_));
     static_assert(kBins == 8192, "fill() assumes kBins / 2 == 2^12");
     const int64_t grain = 1 << 15;
     if (n < 2 * grain || num_threads() == 1) {
@@ -184,6 +180,46 @@ void Histogram::add(const float* x, int64_t n) {
     });
     for (const auto& l : local)
         for (int i = 0; i < kBins; ++i) bins_[i] += l[i];
+}
+
+void Histogram::add_minmax(float mn, float mx, uint64_t finite) {
+    mn = unsigned_zero(mn);
+    mx = unsigned_zero(mx);
+    if (count_ == 0) {
+        min_ = mn;
+        max_ = mx;
+    } else {
+        min_ = std::min(min_, mn);
+        max_ = std::max(max_, mx);
+    }
+    count_ += finite;
+}
+
+int Histogram::exponent_for(const exec::TensorStats& s) const {
+    return std::max(needed_exponent(s.min, s.max), bins_.empty() ? kMinExp : exp_);
+}
+
+void Histogram::add_stats(const exec::TensorStats& s) {
+    nan_ += s.nan;
+    inf_ += s.inf;
+    if (s.finite == 0) return;
+    HQ_ASSERT(s.min <= s.max && std::fabs(s.min) <= FLT_MAX && std::fabs(s.max) <= FLT_MAX,
+              "tensor statistics: min ", s.min, ", max ", s.max);
+    add_minmax(s.min, s.max, s.finite);
+    if (with_bins_) grow_to(exponent_for(s));
+}
+
+void Histogram::add_bins(int exponent, const uint64_t* bins) {
+    HQ_ASSERT(with_bins_ && !bins_.empty() && exponent >= kMinExp && exponent <= exp_, "histogram bins at exponent ",
+              exponent, " added to a range of exponent ", exp_);
+    // Each doubling of the range maps bin i to kBins/4 + i/2 (as grow_to does): exact.
+    const int shift = std::min(exp_ - exponent, 13);  // after 13 doublings every bin lands in the middle two
+    for (int i = 0; i < kBins; ++i) {
+        if (!bins[i]) continue;
+        int64_t b = i;
+        for (int k = 0; k < shift; ++k) b = kBins / 4 + b / 2;
+        bins_[b] += bins[i];
+    }
 }
 
 void Histogram::merge(const Histogram& o) {
@@ -231,8 +267,8 @@ Histogram Histogram::from_parts(float mn, float mx, uint64_t nan, uint64_t inf, 
     HQ_CHECK(mn <= mx && std::fabs((double)mn) <= std::ldexp(1.0, exponent) &&
                  std::fabs((double)mx) < std::ldexp(1.0, exponent),
              "calibration table: min/max outside the histogram range");
-    h.min_ = mn;
-    h.max_ = mx;
+    h.min_ = unsigned_zero(mn);
+    h.max_ = unsigned_zero(mx);
     h.exp_ = exponent;
     h.count_ = total;
     h.bins_ = std::move(bins);
@@ -246,8 +282,8 @@ Histogram Histogram::from_minmax(float mn, float mx, uint64_t count, uint64_t na
     h.count_ = count;
     if (count) {
         HQ_CHECK(mn <= mx, "calibration table: min > max");
-        h.min_ = mn;
-        h.max_ = mx;
+        h.min_ = unsigned_zero(mn);
+        h.max_ = unsigned_zero(mx);
     }
     return h;
 }

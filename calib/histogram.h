@@ -1,11 +1,18 @@
 // Exact, mergeable activation statistics: min/max, NaN/Inf counts and a histogram whose range is a
 // power of two [-2^e, 2^e) that doubles by adding pairs of bins. Every value's bin is computed
 // without rounding, so the result depends only on the multiset of values: two shards merged equal
-// one run over all the data, bit for bit, in any order.
+// one run over all the data, bit for bit, in any order. Min/max record a zero as +0 (the sign of a
+// zero would otherwise depend on the order values arrive in). Statistics a device computed
+// (exec::Backend::tensor_stats / tensor_histogram) go in through add_stats + add_bins, with the same result
+// as add() over the tensor's values.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
+
+namespace hq::exec {
+struct TensorStats;
+}
 
 namespace hq::calib {
 
@@ -21,6 +28,15 @@ public:
     void add(const float* x, int64_t n);
     // Adds another histogram (exact).
     void merge(const Histogram& o);
+
+    // One tensor's statistics computed on a device (exec::Backend::tensor_stats / tensor_histogram):
+    // add_stats(s), then (with bins and s.finite > 0) add_bins(e, its finite values' bins at e =
+    // exponent_for(s)) gives exactly what add() of the tensor's values gives.
+    // exponent_for: the exponent of the range after add_stats(s). add_stats: counts, min/max, grows the
+    // range. add_bins: kBins counts made at `exponent` <= exponent(), folded exactly into the range.
+    int exponent_for(const exec::TensorStats& s) const;
+    void add_stats(const exec::TensorStats& s);
+    void add_bins(int exponent, const uint64_t* bins);
 
     bool empty() const { return count_ == 0; }
     uint64_t count() const { return count_; }  // finite values
@@ -42,6 +58,7 @@ public:
 
 private:
     void grow_to(int e);  // doubles the range until it is 2^e
+    void add_minmax(float mn, float mx, uint64_t finite);
     bool with_bins_ = true;
     uint64_t count_ = 0, nan_ = 0, inf_ = 0;
     float min_ = 0, max_ = 0;

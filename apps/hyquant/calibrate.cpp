@@ -7,7 +7,6 @@
 #include "calib/calibrator.h"
 #include "core/error.h"
 #include "core/fileio.h"
-#include "exec/cpu/cpu_backend.h"
 
 namespace hq::app {
 
@@ -53,13 +52,14 @@ void add_calibrate(CLI::App& app, Action& action) {
             calib::ImageOptions io = o->run.image_options();
             graph::Model m = load_and_prepare(o->model, shapes, true);
             calib::DataSource data(o->data, m.graph.inputs, io);
-            auto backend = select_device(o->run);
-            exec::Executor ex(m, *backend);
+            // Every HIP device for --device auto|hip (samples split between them), else the one device.
+            auto backends = select_devices(o->run);
             calib::CalibrateOptions co;
             co.method = method;
             co.percentile = o->percentile;
             co.max_samples = o->samples;
-            calib::CalibrationTable t = calib::calibrate(ex, data, co);
+            calib::CalibrationTable t = calib::calibrate(m, backends, data, co);
+            log_backend_summary(backends);
             t.model = o->model;
             t.fingerprint = calib::model_fingerprint(o->model);
             uint64_t nan = 0, inf = 0;

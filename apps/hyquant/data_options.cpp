@@ -5,6 +5,9 @@
 #include "core/error.h"
 #include "core/threads.h"
 #include "exec/cpu/cpu_backend.h"
+#ifdef HYQUANT_WITH_HIP
+#include "exec/hip/hip_backend.h"
+#endif
 
 namespace hq::app {
 
@@ -66,14 +69,88 @@ void add_run_options(CLI::App* cmd, RunOptions& o) {
     cmd->add_option("--layout", o.layout, "Images: nchw|nhwc")->check(CLI::IsMember({"nchw", "nhwc"}));
 }
 
-std::unique_ptr<exec::Backend> select_device(const RunOptions& o) {
+namespace {
+
+// --device: auto | cpu | hip (every device or the first) | hip:N (that device only; index >= 0).
+struct DeviceSpec {
+    enum class Kind { Auto, Cpu, Hip } kind = Kind::Auto;
+    int index = -1;  // hip:N
+};
+
+DeviceSpec parse_device(const std::string& d) {
+    DeviceSpec spec;
+    if (d == "auto") return spec;
+    if (d == "cpu") {
+        spec.kind = DeviceSpec::Kind::Cpu;
+        return spec;
+    }
+    spec.kind = DeviceSpec::Kind::Hip;
+    if (d == "hip") return spec;
+    const std::string n = d.rfind("hip:", 0) == 0 ? d.substr(4) : "";
+    HQ_CHECK(!n.empty() && n.size() <= 6 && n.find_first_not_of("0123456789") == std::string::npos, "--device '", d,
+             "': expected auto, cpu, hip or hip:N (N a device number)");
+    spec.index = std::stoi(n);
+    return spec;
+}
+
+std::vector<std::unique_ptr<exec::Backend>> choose_devices(const RunOptions& o, bool all) {
     set_num_threads(o.threads);
     const std::string& d = o.device;
-    bool hip = d == "hip" || d.rfind("hip:", 0) == 0;
-    HQ_CHECK(d == "auto" || d == "cpu" || hip, "--device '", d, "': expected auto, cpu or hip[:N]");
-    if (hip) HQ_FAIL("--device ", d, ": this build of hyquant has no HIP backend (build with -DHYQUANT_WITH_HIP=ON)");
-    if (d == "auto") spdlog::info("device: no HIP device available, using the CPU ({} threads)", o.threads);
-    return exec::cpu::make_backend();
+    const DeviceSpec spec = parse_device(d);
+    std::vector<std::unique_ptr<exec::Backend>> out;
+    if (spec.kind == DeviceSpec::Kind::Cpu) {
+        spdlog::debug("device: the CPU ({} threads), as asked", o.threads);
+        out.push_back(exec::cpu::make_backend());
+        return out;
+    }
+#ifdef HYQUANT_WITH_HIP
+    std::string why;
+    const int count = exec::hip::device_count(&why);
+    if (count <= 0) {
+        const std::string reason = why.empty() ? "no HIP device found" : "no HIP device found (" + why + ")";
+        HQ_CHECK(spec.kind == DeviceSpec::Kind::Auto, "--device ", d, ": ", reason);
+        spdlog::info("device: using the CPU ({} threads): {}", o.threads, reason);
+        out.push_back(exec::cpu::make_backend());
+        return out;
+    }
+    HQ_CHECK(spec.index < count, "--device ", d, ": there is no HIP device ", spec.index, " (", count,
+             count == 1 ? " device is present: hip:0)" : " devices are present: hip:0 to hip:" + std::to_string(count - 1) + ")");
+    std::vector<int> devices;
+    if (spec.index >= 0) devices.push_back(spec.index);
+    else
+        for (int i = 0; i < (all ? count : 1); ++i) devices.push_back(i);
+    std::string names;
+    for (int dev : devices) {
+        out.push_back(exec::hip::make_backend(dev, exec::cpu::make_backend()));
+        names += std::string(names.empty() ? "" : ", ") + "hip:" + std::to_string(dev) + " (" + exec::hip::device_name(dev) + ")";
+    }
+    if (devices.size() == 1)
+        spdlog::info("device: using HIP device {}, CPU fallback per node with {} threads", names, o.threads);
+    else
+        spdlog::info("device: using {} HIP devices: {}; calibration splits the samples between them", devices.size(), names);
+    return out;
+#else
+    const std::string reason = "this build of hyquant has no HIP backend (build with -DHYQUANT_WITH_HIP=ON)";
+    HQ_CHECK(spec.kind == DeviceSpec::Kind::Auto, "--device ", d, ": ", reason);
+    spdlog::info("device: using the CPU ({} threads): {}", o.threads, reason);
+    out.push_back(exec::cpu::make_backend());
+    return out;
+#endif
+}
+
+}  // namespace
+
+std::unique_ptr<exec::Backend> select_device(const RunOptions& o) { return std::move(choose_devices(o, false).front()); }
+
+std::vector<std::unique_ptr<exec::Backend>> select_devices(const RunOptions& o) { return choose_devices(o, true); }
+
+void log_backend_summary(const exec::Backend& backend) {
+    std::string s = backend.summary();  // names the backend itself
+    if (!s.empty()) spdlog::info("{}", s);
+}
+
+void log_backend_summary(const std::vector<std::unique_ptr<exec::Backend>>& backends) {
+    for (const auto& b : backends) log_backend_summary(*b);
 }
 
 }  // namespace hq::app

@@ -60,6 +60,7 @@ void add_evaluate(CLI::App& app, Action& action) {
             eo.max_samples = o->samples;
             auto backend = select_device(o->run);
             calib::AccuracySummary s = calib::evaluate_models(ref, cand, data, *backend, eo);
+            log_backend_summary(*backend);
             s.kind = "evaluate";
             s.reference = o->reference;
             s.candidate = o->candidate;

@@ -135,6 +135,7 @@ void add_infer(CLI::App& app, Action& action) {
                 progress.tick();
             }
             progress.finish();
+            log_backend_summary(*backend);
             out.commit();
             if (saved) saved->commit();
             spdlog::info("wrote {} samples x {} outputs to {}", data.size(), m.graph.outputs.size(), o->out);

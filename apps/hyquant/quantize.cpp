@@ -95,7 +95,8 @@ int run_quantize(const Opts& o) {
         summary.notes.push_back("cross-layer equalization: " + std::to_string(equalized.size()) + " Conv pairs");
     }
     const std::string fingerprint = calib::model_fingerprint(o.model);
-    auto backend = select_device(o.run);
+    auto backends = select_devices(o.run);  // calibration splits samples across every device
+    const auto& backend = backends.front();
 
     // Calibration: a table made for this model, or calibrate now.
     calib::CalibrationTable table;
@@ -106,12 +107,11 @@ int run_quantize(const Opts& o) {
         HQ_CHECK(table.fingerprint == fingerprint, o.calib, ": calibration table is for another model (fingerprint ",
                  table.fingerprint, ", ", o.model, " has ", fingerprint, ")");
     } else {
-        exec::Executor ex(m, *backend);
         calib::CalibrateOptions co;
         co.method = o.method.empty() ? calib::Method::MinMax : calib::parse_method(o.method);
         co.percentile = o.percentile;
         co.max_samples = o.samples;
-        table = calib::calibrate(ex, *data, co);
+        table = calib::calibrate(m, backends, *data, co);
         table.model = o.model;
         table.fingerprint = fingerprint;
     }
@@ -262,6 +262,7 @@ int run_quantize(const Opts& o) {
     for (const auto& l : plan.layers) counts[quant::precision_name(l.precision)]++;
     std::string c;
     for (const auto& [k, v] : counts) c += (c.empty() ? "" : ", ") + std::to_string(v) + " " + k;
+    log_backend_summary(backends);
     spdlog::info("wrote {} ({} layers: {}; {:.1f} KiB -> {:.1f} KiB) and plan {}", o.out, plan.layers.size(), c,
                  summary.bytes_in / 1024.0, summary.bytes_out / 1024.0, plan_out);
     return 0;

@@ -27,6 +27,8 @@ public:
                                       const std::set<std::string>& keep = {}) const;
 
     const graph::Model& model() const { return model_; }
+    // The backend nodes run on (calibration asks it for device-side tensor statistics).
+    const Backend& backend() const { return backend_; }
     // Checks an input tensor against the graph input `name`; `source` names the file for messages.
     void check_input(const std::string& name, const Tensor& t, const std::string& source) const;
 

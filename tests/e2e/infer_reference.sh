@@ -1,14 +1,11 @@
 #!/usr/bin/env bash
-# hyquant infer on the real PaddleOCR model reproduces ONNX Runtime's outputs within 1e-5 absolute,
-# and --device auto (no GPU here) says once that it uses the CPU and gives the same outputs as --device cpu.
+# hyquant infer (--device cpu) on the real PaddleOCR model reproduces ONNX Runtime's outputs within 1e-5
+# absolute. (--device auto vs cpu is tests/e2e/device.sh.)
 set -euo pipefail
 hq="$1"; src="$2"
 t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
 "$hq" infer "$src/models/ppocr_mobile_v2_cls.onnx" --data "$src/models/ppocr_cls_reference/inputs" -o "$t/cpu" \
     --device cpu 2>"$t/cpu.log"
-"$hq" infer "$src/models/ppocr_mobile_v2_cls.onnx" --data "$src/models/ppocr_cls_reference/inputs" -o "$t/auto" \
-    2>"$t/auto.log"
-[ "$(grep -c 'using the CPU' "$t/auto.log")" = 1 ] || { echo "auto did not say once that it uses the CPU"; cat "$t/auto.log"; exit 1; }
 /usr/bin/python3 - "$t" "$src/models/ppocr_cls_reference/ort_outputs" <<'PY'
 import sys, os, numpy as np
 out, ref = sys.argv[1], sys.argv[2]
@@ -20,9 +17,7 @@ for n in names:
     files = os.listdir(os.path.join(out, "cpu", n))
     assert len(files) == 1, files
     got = np.load(os.path.join(out, "cpu", n, files[0]))
-    auto = np.load(os.path.join(out, "auto", n, files[0]))
     assert got.shape == want.shape and got.dtype == want.dtype, (got.shape, want.shape, got.dtype)
-    assert np.array_equal(got, auto), "auto and cpu differ"
     worst = max(worst, float(np.max(np.abs(got - want))))
 print(f"max abs difference vs ONNX Runtime: {worst:.3g}")
 assert worst <= 1e-5, worst
