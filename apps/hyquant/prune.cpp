@@ -1,5 +1,6 @@
-// hyquant prune: magnitude pruning (unstructured per layer or global, N:M) of a model's weights, written with
-// a JSON/Markdown report of the sparsity per layer, parameters and MACs, and optionally the accuracy drop.
+// hyquant prune: magnitude pruning (unstructured per layer or global, N:M) of a model's weights and channel
+// pruning (output channels removed with the graph rewritten), optionally per layer from a plan, written with
+// a JSON/Markdown report of the sparsity and channels per layer, parameters, MACs, and the accuracy drop.
 #include "prune/prune.h"
 
 #include <spdlog/spdlog.h>
@@ -15,6 +16,7 @@
 #include "core/fileio.h"
 #include "exec/cpu/cpu_backend.h"
 #include "onnx_io/onnx_io.h"
+#include "prune/plan.h"
 #include "report/eval_report.h"
 
 namespace fs = std::filesystem;
@@ -26,8 +28,10 @@ namespace {
 using json = nlohmann::ordered_json;
 
 struct Opts {
-    std::string model, out, pattern = "unstructured", scope = "layer", eval_data, labels;
+    std::string model, out, pattern = "unstructured", scope = "layer", eval_data, labels, criterion = "l1", plan_in,
+                                    plan_out;
     double sparsity = 0.5, min_keep = 0.1;
+    int64_t channel_multiple = 1;
     bool include_ends = false;
     int64_t samples = 0;
     std::vector<std::string> exclude, reports;
@@ -54,7 +58,8 @@ json opt_json(const std::optional<int64_t>& v) {
 
 json report_json(const Opts& o, const prune::PruneOptions& po, const prune::PruneResult& before,
                  const prune::PruneResult& after, int64_t params_before, int64_t params_after, int64_t params_total,
-                 uintmax_t bytes_in, uintmax_t bytes_out, const std::optional<calib::AccuracySummary>& acc) {
+                 int64_t params_total_after, uintmax_t bytes_in, uintmax_t bytes_out,
+                 const std::optional<calib::AccuracySummary>& acc) {
     json j;
     j["schema"] = 1;
     j["kind"] = "prune";
@@ -65,24 +70,54 @@ json report_json(const Opts& o, const prune::PruneOptions& po, const prune::Prun
     j["pattern"] = prune::pattern_name(po);
     j["scope"] = po.pattern == prune::Pattern::NM ? "layer" : o.scope;
     j["target_sparsity"] = po.pattern == prune::Pattern::NM ? (double)(po.m - po.n) / (double)po.m : po.sparsity;
-    if (po.pattern == prune::Pattern::Unstructured && po.scope == prune::Scope::Global) j["min_keep"] = po.min_keep;
+    if (po.pattern != prune::Pattern::NM && po.scope == prune::Scope::Global) j["min_keep"] = po.min_keep;
     j["include_ends"] = po.include_ends;
+    bool channel = false;
+    for (const auto& l : after.layers) channel |= l.pattern == "channel";
+    if (channel) {
+        j["criterion"] = prune::criterion_name(po.criterion);
+        j["channel_multiple"] = po.channel_multiple;
+    }
+    if (!o.plan_in.empty()) j["plan"] = o.plan_in;
     json layers = json::array();
-    int64_t lp = 0, lz = 0;
-    for (const auto& l : after.layers) {
+    int64_t lp = 0, lz = 0, pruned = 0, ch_before = 0, ch_after = 0;
+    for (size_t i = 0; i < after.layers.size(); ++i) {
+        const auto& l = after.layers[i];
+        const auto& b = before.layers[i];
         json lj{{"node", l.node},     {"op_type", l.op_type}, {"weight", l.weight},
                 {"params", l.params}, {"zeros", l.zeros},     {"sparsity", l.sparsity}};
         lj["skipped_reason"] = l.skipped_reason.empty() ? json(nullptr) : json(l.skipped_reason);
+        lj["pattern"] = l.pattern.empty() ? json(nullptr) : json(l.pattern);
+        lj["target_sparsity"] = l.target;
         lj["macs"] = opt_json(l.macs);
         lj["nonzero_macs"] = opt_json(l.nonzero_macs);
+        lj["params_before"] = b.params;
+        lj["macs_before"] = opt_json(b.macs);
+        lj["channels_before"] = b.channels;
+        lj["channels_after"] = l.channels;
+        lj["removed_channels"] = l.removed_channels;
+        lj["tied_to"] = l.tied_to;
         layers.push_back(lj);
         if (!l.skipped_reason.empty()) continue;
+        ++pruned;
         lp += l.params;
         lz += l.zeros;
+        if (l.pattern == "channel") {
+            ch_before += b.channels;
+            ch_after += l.channels;
+        }
     }
     j["layers"] = layers;
+    j["layers_pruned"] = pruned;
+    j["layers_skipped"] = (int64_t)after.layers.size() - pruned;
     j["layer_sparsity"] = lp ? (double)lz / (double)lp : 0.0;
+    if (channel) {  // output channels of the channel-pruned layers (depthwise layers count with their producers)
+        j["channels_before"] = ch_before;
+        j["channels_after"] = ch_after;
+        j["channel_sparsity"] = ch_before ? 1.0 - (double)ch_after / (double)ch_before : 0.0;
+    }
     j["parameters_total"] = params_total;
+    j["parameters_total_after"] = params_total_after;
     j["parameters_before"] = params_before;  // nonzero
     j["parameters_after"] = params_after;    // nonzero
     Totals tb = totals(before), ta = totals(after);
@@ -103,13 +138,24 @@ std::string report_markdown(const json& j, const std::optional<calib::AccuracySu
     std::string md =
         "## hyquant prune: `" + j["model"].get<std::string>() + "` → `" + j["output"].get<std::string>() + "`\n\n";
     char buf[512];
-    std::snprintf(buf, sizeof buf,
-                  "Pattern **%s**, scope %s, target sparsity %.3f; achieved %.4f over the pruned-layer "
-                  "weights.\n\n",
-                  j["pattern"].get<std::string>().c_str(), j["scope"].get<std::string>().c_str(),
-                  j["target_sparsity"].get<double>(), j["layer_sparsity"].get<double>());
+    if (j.contains("channel_sparsity"))
+        std::snprintf(buf, sizeof buf,
+                      "Pattern **%s**, scope %s, criterion %s, target sparsity %.3f; achieved %.4f of the output "
+                      "channels of the pruned layers (%lld → %lld).\n\n",
+                      j["pattern"].get<std::string>().c_str(), j["scope"].get<std::string>().c_str(),
+                      j["criterion"].get<std::string>().c_str(), j["target_sparsity"].get<double>(),
+                      j["channel_sparsity"].get<double>(), (long long)j["channels_before"].get<int64_t>(),
+                      (long long)j["channels_after"].get<int64_t>());
+    else
+        std::snprintf(buf, sizeof buf,
+                      "Pattern **%s**, scope %s, target sparsity %.3f; achieved %.4f over the pruned-layer "
+                      "weights.\n\n",
+                      j["pattern"].get<std::string>().c_str(), j["scope"].get<std::string>().c_str(),
+                      j["target_sparsity"].get<double>(), j["layer_sparsity"].get<double>());
     md += buf;
     md += "| | before | after |\n|---|---|---|\n";
+    md += "| parameters | " + std::to_string(j["parameters_total"].get<int64_t>()) + " | " +
+          std::to_string(j["parameters_total_after"].get<int64_t>()) + " |\n";
     md += "| nonzero parameters | " + std::to_string(j["parameters_before"].get<int64_t>()) + " | " +
           std::to_string(j["parameters_after"].get<int64_t>()) + " |\n";
     md += "| MACs (dense) | " + fmt_opt(j["macs_before"]) + " | " + fmt_opt(j["macs_after"]) + " |\n";
@@ -117,12 +163,25 @@ std::string report_markdown(const json& j, const std::optional<calib::AccuracySu
           " |\n";
     md += "| file size (bytes) | " + std::to_string(j["size_bytes"]["input"].get<uintmax_t>()) + " | " +
           std::to_string(j["size_bytes"]["output"].get<uintmax_t>()) + " |\n";
-    md += "\n| layer | op | params | zeros | sparsity | skipped |\n|---|---|---|---|---|---|\n";
+    std::snprintf(buf, sizeof buf, "%lld layers pruned, %lld kept as they were.\n",
+                  (long long)j["layers_pruned"].get<int64_t>(), (long long)j["layers_skipped"].get<int64_t>());
+    md += std::string("\n") + buf;
+    md += "\n| layer | op | pattern | channels | params | zeros | sparsity | MACs | skipped |\n"
+          "|---|---|---|---|---|---|---|---|---|\n";
     for (const auto& l : j["layers"]) {
         std::snprintf(buf, sizeof buf, "%.4f", l["sparsity"].get<double>());
+        auto arrow = [](int64_t a, int64_t b) {
+            return a == b ? std::to_string(a) : std::to_string(a) + " → " + std::to_string(b);
+        };
+        std::string macs = l["macs"].is_null() || l["macs_before"].is_null()
+                               ? "-"
+                               : arrow(l["macs_before"].get<int64_t>(), l["macs"].get<int64_t>());
         md += "| `" + l["node"].get<std::string>() + "` | " + l["op_type"].get<std::string>() + " | " +
-              std::to_string(l["params"].get<int64_t>()) + " | " + std::to_string(l["zeros"].get<int64_t>()) + " | " +
-              buf + " | " + (l["skipped_reason"].is_null() ? "" : l["skipped_reason"].get<std::string>()) + " |\n";
+              (l["pattern"].is_null() ? "-" : l["pattern"].get<std::string>()) + " | " +
+              arrow(l["channels_before"].get<int64_t>(), l["channels_after"].get<int64_t>()) + " | " +
+              arrow(l["params_before"].get<int64_t>(), l["params"].get<int64_t>()) + " | " +
+              std::to_string(l["zeros"].get<int64_t>()) + " | " + buf + " | " + macs + " | " +
+              (l["skipped_reason"].is_null() ? "" : l["skipped_reason"].get<std::string>()) + " |\n";
     }
     if (acc) md += "\n" + report::accuracy_markdown(*acc);
     return md;
@@ -139,8 +198,16 @@ int run_prune(const Opts& o) {
     po.min_keep = o.min_keep;
     po.exclude = o.exclude;
     po.include_ends = o.include_ends;
+    po.criterion = prune::parse_criterion(o.criterion, "--criterion");
+    po.channel_multiple = o.channel_multiple;
+    HQ_CHECK(o.channel_multiple >= 1, "--channel-multiple ", o.channel_multiple, ": expected an integer >= 1");
+    HQ_CHECK(o.plan_in.empty() || po.scope == prune::Scope::Layer,
+             "--plan gives every layer its own sparsity: it cannot be combined with --scope global");
     HQ_CHECK(o.labels.empty() || !o.eval_data.empty(), "--labels needs --eval-data DIR");
+    std::optional<prune::PrunePlan> plan;
+    if (!o.plan_in.empty()) plan = prune::PrunePlan::from_json(read_file(o.plan_in, (size_t)64 << 20), o.plan_in);
     check_writable(o.out);
+    if (!o.plan_out.empty()) check_writable(o.plan_out);
     for (const auto& r : o.reports) {
         check_writable(r);
         bool ok = (r.size() > 5 && r.compare(r.size() - 5, 5, ".json") == 0) ||
@@ -151,11 +218,14 @@ int run_prune(const Opts& o) {
     std::map<std::string, Shape> shapes;
     for (const auto& s : o.run.shapes) shapes.insert(parse_shape_arg(s));
     graph::Model m = load_and_prepare(o.model, shapes, true);
+    if (plan) prune::use_plan(*plan, m, po, o.plan_in);
     const graph::Model reference = m;
     prune::PruneResult before = prune::layer_stats(m);
     const int64_t params_before = prune::nonzero_parameters(m), params_total = prune::total_parameters(m);
     prune::PruneResult after = prune::prune_model(m, po);
-    const int64_t params_after = prune::nonzero_parameters(m);
+    const int64_t params_after = prune::nonzero_parameters(m), params_total_after = prune::total_parameters(m);
+    bool shapes_changed = false;
+    for (const auto& l : after.layers) shapes_changed |= !l.removed_channels.empty();
     for (const auto& l : after.layers)
         if (!l.skipped_reason.empty()) spdlog::debug("{} '{}' not pruned: {}", l.op_type, l.node, l.skipped_reason);
 
@@ -165,8 +235,11 @@ int run_prune(const Opts& o) {
         calib::EvaluateOptions eo;
         if (!o.labels.empty()) eo.labels = calib::read_labels(o.labels);
         eo.max_samples = o.samples;
+        // Removed channels change the shapes of the layers' tensors: only the outputs can be compared.
+        if (shapes_changed) eo.layer_samples = 0;
         auto backend = select_device(o.run);
         acc = calib::evaluate_models(reference, m, data, *backend, eo);
+        log_backend_summary(*backend);
         acc->kind = "evaluate";
         acc->reference = o.model;
         acc->candidate = o.out;
@@ -174,6 +247,9 @@ int run_prune(const Opts& o) {
         acc->labels = o.labels;
         acc->command = command_line();
         acc->drop = calib::budget_drop(*acc, acc->budget_metric);
+        if (shapes_changed)
+            acc->notes.push_back(
+                "channel pruning changed tensor shapes inside the model: layer-wise comparison skipped");
     }
 
     m.producer_name = "hyquant";
@@ -183,6 +259,11 @@ int run_prune(const Opts& o) {
               {"pattern", prune::pattern_name(po)},
               {"scope", o.scope},
               {"sparsity", po.sparsity}};
+    if (po.pattern == prune::Pattern::Channel) {
+        meta["criterion"] = prune::criterion_name(po.criterion);
+        meta["channel_multiple"] = po.channel_multiple;
+    }
+    if (!o.plan_in.empty()) meta["plan"] = o.plan_in;
     m.set_metadata("hyquant_prune", meta.dump());
     onnx_io::check_model(m, o.out + " (model being written)");
 
@@ -193,8 +274,10 @@ int run_prune(const Opts& o) {
     onnx_io::save_model(m, o.out);
     try {
         uintmax_t bytes_out = fs::file_size(o.out, ec);
-        json j = report_json(o, po, before, after, params_before, params_after, params_total, bytes_in, bytes_out, acc);
+        json j = report_json(o, po, before, after, params_before, params_after, params_total, params_total_after,
+                             bytes_in, bytes_out, acc);
         AtomicWriteSet w;
+        if (!o.plan_out.empty()) w.add(o.plan_out, prune::applied_plan(po, after).to_json());
         for (const auto& r : o.reports) {
             if (r.size() > 5 && r.compare(r.size() - 5, 5, ".json") == 0)
                 w.add(r, j.dump(2) + "\n");
@@ -202,20 +285,17 @@ int run_prune(const Opts& o) {
                 w.add(r, report_markdown(j, acc));
         }
         w.commit();
-        int64_t lp = 0, lz = 0;
-        for (const auto& l : after.layers)
-            if (l.skipped_reason.empty()) {
-                lp += l.params;
-                lz += l.zeros;
-            }
-        spdlog::info(
-            "wrote {}: {} pruned layers at sparsity {:.4f} ({} layers kept dense); nonzero parameters {} -> {}", o.out,
-            std::count_if(after.layers.begin(), after.layers.end(),
-                          [](const prune::LayerResult& l) { return l.skipped_reason.empty(); }),
-            lp ? (double)lz / (double)lp : 0.0,
-            std::count_if(after.layers.begin(), after.layers.end(),
-                          [](const prune::LayerResult& l) { return !l.skipped_reason.empty(); }),
-            params_before, params_after);
+        if (j.contains("channel_sparsity"))
+            spdlog::info("wrote {}: {} layers pruned ({} kept as they were), output channels {} -> {}, parameters {} "
+                         "-> {}, MACs {} -> {}",
+                         o.out, j["layers_pruned"].get<int64_t>(), j["layers_skipped"].get<int64_t>(),
+                         j["channels_before"].get<int64_t>(), j["channels_after"].get<int64_t>(), params_total,
+                         params_total_after, fmt_opt(j["macs_before"]), fmt_opt(j["macs_after"]));
+        else
+            spdlog::info("wrote {}: {} pruned layers at sparsity {:.4f} ({} layers kept as they were); nonzero "
+                         "parameters {} -> {}",
+                         o.out, j["layers_pruned"].get<int64_t>(), j["layer_sparsity"].get<double>(),
+                         j["layers_skipped"].get<int64_t>(), params_before, params_after);
     } catch (...) {
         std::remove(o.out.c_str());
         throw;
@@ -227,15 +307,28 @@ int run_prune(const Opts& o) {
 }  // namespace
 
 void add_prune(CLI::App& app, Action& action) {
-    auto* cmd = app.add_subcommand("prune", "Magnitude pruning: unstructured (per layer or global) or N:M (2:4)");
+    auto* cmd = app.add_subcommand(
+        "prune",
+        "Magnitude pruning: unstructured (per layer or global), N:M (2:4) or channel (removes output channels)");
     auto o = std::make_shared<Opts>();
     cmd->add_option("MODEL", o->model, "ONNX model file")->required();
     cmd->add_option("-o,--output", o->out, "Pruned model to write")->required();
-    cmd->add_option("--sparsity", o->sparsity, "Fraction of weights zeroed, in [0, 1) (unstructured; default 0.5)");
-    cmd->add_option("--pattern", o->pattern, "unstructured (default) or N:M, e.g. 2:4 along the input channels");
+    cmd->add_option("--sparsity", o->sparsity,
+                    "Fraction in [0, 1) of weights zeroed (unstructured) or of output channels removed (channel); "
+                    "default 0.5");
+    cmd->add_option("--pattern", o->pattern,
+                    "unstructured (default), channel (remove output channels), or N:M, e.g. 2:4 along the input "
+                    "channels");
+    cmd->add_option("--criterion", o->criterion, "channel: rank output channels by the l1 (default) or l2 norm")
+        ->check(CLI::IsMember({"l1", "l2"}));
+    cmd->add_option("--channel-multiple", o->channel_multiple,
+                    "channel: round the kept channels of each layer up to a multiple of K (default 1)");
+    cmd->add_option("--plan", o->plan_in, "Per-layer patterns and sparsities (JSON, as written by --plan-out)");
+    cmd->add_option("--plan-out", o->plan_out, "Write the plan that was applied (JSON)");
     cmd->add_option("--scope", o->scope, "layer (same sparsity in every layer, default) or global (one threshold)")
         ->check(CLI::IsMember({"layer", "global"}));
-    cmd->add_option("--min-keep", o->min_keep, "global scope: every layer keeps at least this fraction (default 0.1)");
+    cmd->add_option("--min-keep", o->min_keep,
+                    "global scope: every layer keeps at least this fraction of its weights/channels (default 0.1)");
     cmd->add_option("--exclude", o->exclude, "Leave these nodes (names or op types) dense; repeatable");
     cmd->add_flag("--include-ends", o->include_ends, "Also prune the first and the last layer (kept by default)");
     cmd->add_option("--report", o->reports, "Write a report: R.json or R.md; repeatable");

@@ -1,48 +1,69 @@
 // Magnitude pruning as pure graph rewrites: unstructured (per layer or one global threshold with a minimum
-// kept fraction per layer) and N:M along the reduction (input-channel) dimension. Weights are zeroed in place;
-// the graph structure is unchanged.
+// kept fraction per layer), N:M along the reduction (input-channel) dimension, and channel (filter) pruning
+// that physically removes output channels (channel.h). Unstructured and N:M zero weights in place and leave
+// the graph structure unchanged; a plan (plan.h) may give every layer its own pattern and sparsity.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "graph/graph.h"
+#include "prune/channel.h"
 
 namespace hq::prune {
 
-enum class Pattern { Unstructured, NM };
+enum class Pattern { Unstructured, NM, Channel };
 enum class Scope { Layer, Global };
 
 struct PruneOptions {
     Pattern pattern = Pattern::Unstructured;
     Scope scope = Scope::Layer;
-    double sparsity = 0.5;             // unstructured: fraction of weights zeroed (per layer or over all layers)
+    double sparsity = 0.5;  // unstructured: fraction of weights zeroed (per layer or over all layers); channel:
+                            // fraction of output channels removed (per layer or over all channel groups)
     int64_t n = 2, m = 4;              // N:M: at most n nonzeros in every group of m along the reduction dimension
     double min_keep = 0.1;             // global scope: every layer keeps at least this fraction of its weights
+                                       // (channel: of its output channels, and at least one)
     std::vector<std::string> exclude;  // node names or op types left dense
     bool include_ends = false;         // also prune the first and the last prunable layer
+    Criterion criterion = Criterion::L1;  // channel: filter norm ranking the output channels
+    int64_t channel_multiple = 1;         // channel: kept channels rounded up to a multiple of this
+    // Per layer (node name): the pattern ("skip", "unstructured", "channel" or "N:M"; empty: `pattern`) and
+    // sparsity (unset: `sparsity`) to apply, overriding the options above except `exclude`. Needs Scope::Layer.
+    struct LayerPlan {
+        std::string pattern;
+        std::optional<double> sparsity;
+        std::string reason;  // written with the plan; the skipped reason of a "skip" entry
+    };
+    std::map<std::string, LayerPlan> plan;
 };
 
 struct LayerResult {
     std::string node, op_type, weight;
-    int64_t params = 0;  // weight elements
+    int64_t params = 0;  // weight elements (as the weight is now)
     int64_t zeros = 0;   // zero weight elements after pruning (or as found, when skipped)
     double sparsity = 0;
     std::string skipped_reason;           // empty when pruned
-    std::optional<int64_t> macs;          // dense MACs (shape-dependent; unchanged by these patterns)
+    std::optional<int64_t> macs;          // dense MACs (shape-dependent; smaller when channels were removed)
     std::optional<int64_t> nonzero_macs;  // MACs of the nonzero weights only
+    std::string pattern;                  // applied: "unstructured", "N:M" or "channel"; empty when skipped
+    double target = 0;                    // applied target: fraction of weights zeroed or of output channels removed
+    int64_t channels = 0;                 // output channels (of the weight as it is now)
+    std::vector<int64_t> removed_channels;  // channel: output channels removed (indices in the input model)
+    std::vector<std::string> tied_to;       // channel: layers whose output channels were removed together
 };
 
 struct PruneResult {
     std::vector<LayerResult> layers;  // every Conv/ConvTranspose/Gemm/MatMul with a constant weight, in node order
 };
 
-// "unstructured" -> Unstructured; "N:M" (e.g. "2:4") -> NM with n, m set. Throws hq::Error otherwise.
+// "unstructured" -> Unstructured; "channel" -> Channel; "N:M" (e.g. "2:4") -> NM with n, m set. Throws
+// hq::Error otherwise.
 void parse_pattern(const std::string& s, PruneOptions& o);
 std::string pattern_name(const PruneOptions& o);
 
-// Prunes the model's weights in place. Throws hq::Error on invalid options.
+// Prunes the model in place. Throws hq::Error on invalid options or plan entries (unknown node: exit 2).
 PruneResult prune_model(graph::Model& m, const PruneOptions& o);
 
 // Per prunable layer statistics without changing anything (used for the "before" numbers).
