@@ -5,14 +5,17 @@
 #include <cstring>
 #include <numeric>
 #include <optional>
+#include <set>
 
 #include "core/error.h"
 #include "prune/channel_graph.h"
 
 namespace hq::prune {
 
-std::vector<double> channel_norms(const graph::Node& n, const Tensor& w, Criterion c) {
-    const int64_t ax = weight_out_axis(n);
+namespace {
+
+// Per index along `ax` of `w`: L1 (sum |w|) or L2 (sqrt(sum w^2)) norm over every other axis.
+std::vector<double> axis_norms(const Tensor& w, int64_t ax, bool l2) {
     const Shape& s = w.shape();
     HQ_ASSERT(w.dtype() == DType::F32 && ax < (int64_t)s.size());
     int64_t outer = 1, inner = 1;
@@ -25,13 +28,19 @@ std::vector<double> channel_norms(const graph::Node& n, const Tensor& w, Criteri
         for (int64_t k = 0; k < ch; ++k) {
             const float* p = d + (o * ch + k) * inner;
             double acc = 0;
-            for (int64_t j = 0; j < inner; ++j)
-                acc += c == Criterion::L1 ? std::fabs((double)p[j]) : (double)p[j] * p[j];
+            for (int64_t j = 0; j < inner; ++j) acc += l2 ? (double)p[j] * p[j] : std::fabs((double)p[j]);
             v[(size_t)k] += acc;
         }
-    if (c == Criterion::L2)
+    if (l2)
         for (auto& x : v) x = std::sqrt(x);
     return v;
+}
+
+}  // namespace
+
+std::vector<double> channel_norms(const graph::Node& n, const Tensor& w, Criterion c) {
+    HQ_ASSERT(c != Criterion::Activation, "channel_norms: the activation criterion is not a filter norm");
+    return axis_norms(w, weight_out_axis(n), c == Criterion::L2);
 }
 
 Tensor slice_axis(const Tensor& t, int64_t axis, const std::vector<int64_t>& keep) {
@@ -112,14 +121,91 @@ int64_t kept_count(int64_t channels, int64_t removed, int64_t multiple) {
     return kept;
 }
 
+// An edit that slices a layer's weight along its input-channel axis: the layer loses input channels.
+bool is_input_slice(const graph::Graph& g, const ChannelEdit& e) {
+    if (e.kind != ChannelEdit::Kind::Slice || e.input != 1) return false;
+    const graph::Node& n = g.nodes[e.node];
+    if (!n.domain.empty()) return false;
+    if (n.op_type != "Conv" && n.op_type != "ConvTranspose" && n.op_type != "Gemm" && n.op_type != "MatMul")
+        return false;
+    return e.axis == weight_in_axis(n);
+}
+
+// Indices of 0..n-1 not in `kept` (ascending).
+std::vector<int64_t> complement(int64_t n, const std::vector<int64_t>& kept) {
+    std::vector<int64_t> r;
+    size_t j = 0;
+    for (int64_t c = 0; c < n; ++c) {
+        if (j < kept.size() && kept[j] == c)
+            ++j;
+        else
+            r.push_back(c);
+    }
+    return r;
+}
+
+// Statistics of tensor `v` when both moments have `size` channels.
+struct Moments {
+    const std::vector<double>* mean = nullptr;
+    const std::vector<double>* square = nullptr;
+};
+std::optional<Moments> moments(const ChannelStats* st, const std::string& v, int64_t size, bool need_square) {
+    if (!st) return std::nullopt;
+    auto m = st->mean.find(v);
+    if (m == st->mean.end() || (int64_t)m->second.size() != size) return std::nullopt;
+    Moments r{&m->second, nullptr};
+    if (need_square) {
+        auto q = st->mean_square.find(v);
+        if (q == st->mean_square.end() || (int64_t)q->second.size() != size) return std::nullopt;
+        r.square = &q->second;
+    }
+    return r;
+}
+
 }  // namespace
 
 std::map<size_t, ChannelOutcome> prune_channels(graph::Model& m, const std::map<size_t, double>& selected,
                                                 const std::map<size_t, std::string>& not_selected,
-                                                const ChannelOptions& o) {
+                                                const ChannelOptions& o, std::map<size_t, InputOutcome>* inputs) {
     HQ_CHECK(o.multiple >= 1, "--channel-multiple ", o.multiple, ": expected an integer >= 1");
     graph::Graph& g = m.graph;
     const ChannelAnalysis a = analyze_channels(m, not_selected);
+
+    // Activation criterion: per group, the effect of each channel on the layers that read it.
+    std::map<int, std::vector<double>> effect;
+    std::set<int> incomplete;
+    if (o.criterion == Criterion::Activation) {
+        HQ_CHECK(o.stats, "the activation criterion needs activation statistics of the calibration data (--data)");
+        for (const ChannelEdit& e : a.edits) {
+            if (!is_input_slice(g, e)) continue;
+            const graph::Node& n = g.nodes[e.node];
+            const Tensor& w = g.initializers.at(n.input(1));
+            auto mo = moments(o.stats, n.input(0), e.layout.size(), true);
+            const std::vector<double> col = axis_norms(w, e.axis, true);
+            HQ_ASSERT((int64_t)col.size() == e.layout.size());
+            int64_t off = 0;
+            for (const auto& run : e.layout.runs) {
+                const int root = a.find(run.group);
+                if (!mo) {
+                    incomplete.insert(root);
+                } else {
+                    auto& v = effect[root];
+                    if (v.empty()) v.assign((size_t)run.channels, 0.0);
+                    HQ_ASSERT((int64_t)v.size() == run.channels);
+                    for (int64_t c = 0; c < run.channels; ++c)
+                        for (int64_t j = 0; j < run.inner; ++j) {
+                            const size_t idx = (size_t)(off + c * run.inner + j);
+                            // Compensation restores the mean: what is lost is the deviation from it (the
+                            // standard deviation); without it, the whole signal (the root mean square).
+                            const double mu = (*mo->mean)[idx], sq = (*mo->square)[idx];
+                            const double lost = o.compensate ? std::max(0.0, sq - mu * mu) : std::max(0.0, sq);
+                            v[(size_t)c] += std::sqrt(lost) * col[idx];
+                        }
+                }
+                off += run.channels * run.inner;
+            }
+        }
+    }
 
     // Prunable groups: roots with sources, not blocked. Their norms summed over the group's layers.
     struct Pool {
@@ -145,9 +231,15 @@ std::map<size_t, ChannelOutcome> prune_channels(graph::Model& m, const std::map<
                         " and ", it->second, "; give them the same sparsity");
             }
             const graph::Node& n = g.nodes[src];
-            auto nv = channel_norms(n, g.initializers.at(n.input(1)), o.criterion);
+            if (o.criterion == Criterion::Activation && effect.count((int)gi) && !incomplete.count((int)gi)) continue;
+            auto nv = channel_norms(n, g.initializers.at(n.input(1)),
+                                    o.criterion == Criterion::Activation ? Criterion::L1 : o.criterion);
             HQ_ASSERT((int64_t)nv.size() == grp.channels);
             for (size_t c = 0; c < nv.size(); ++c) p.norm[c] += nv[c];
+        }
+        if (o.criterion == Criterion::Activation && effect.count((int)gi) && !incomplete.count((int)gi)) {
+            HQ_ASSERT((int64_t)effect.at((int)gi).size() == grp.channels);
+            p.norm = effect.at((int)gi);
         }
         p.order.resize(p.norm.size());
         std::iota(p.order.begin(), p.order.end(), 0);
@@ -223,17 +315,8 @@ std::map<size_t, ChannelOutcome> prune_channels(graph::Model& m, const std::map<
     // Outcomes are computed on the analysis (node indices are stable: no node is added or removed).
     std::map<size_t, ChannelOutcome> out;
     auto removed_of = [&](const ChannelLayout& l) {
-        std::vector<int64_t> r;
         auto idx = kept_indices(a, keep, l);
-        if (!idx) return r;
-        size_t j = 0;
-        for (int64_t c = 0; c < l.size(); ++c) {
-            if (j < idx->size() && (*idx)[j] == c)
-                ++j;
-            else
-                r.push_back(c);
-        }
-        return r;
+        return idx ? complement(l.size(), *idx) : std::vector<int64_t>{};
     };
     for (const auto& [ni, lc] : a.layers) {
         const bool sel = selected.count(ni) != 0;
@@ -272,6 +355,29 @@ std::map<size_t, ChannelOutcome> prune_channels(graph::Model& m, const std::map<
         out[ni] = oc;
     }
 
+    // Layers losing input channels, and (compensate) the removed channels' mean contribution, from the weights
+    // as they are before the edits.
+    std::map<size_t, InputOutcome> ins;
+    for (const ChannelEdit& e : a.edits) {
+        if (!is_input_slice(g, e)) continue;
+        auto idx = kept_indices(a, keep, e.layout);
+        if (!idx) continue;
+        InputOutcome io;
+        io.channels = e.layout.size();
+        io.removed = complement(io.channels, *idx);
+        if (o.compensate) {
+            const graph::Node& n = g.nodes[e.node];
+            io.note = bias_blocker(m, e.node);
+            auto mo = moments(o.stats, n.input(0), io.channels, false);
+            if (io.note.empty() && !mo)
+                io.note =
+                    "no statistics of its input '" + n.input(0) + "' with " + std::to_string(io.channels) + " channels";
+            if (io.note.empty())
+                io.delta = removed_contribution(n, g.initializers.at(n.input(1)), io.removed, *mo->mean);
+        }
+        ins[e.node] = std::move(io);
+    }
+
     // The edits, in analysis order.
     for (const ChannelEdit& e : a.edits) {
         auto idx = kept_indices(a, keep, e.layout);
@@ -305,6 +411,20 @@ std::map<size_t, ChannelOutcome> prune_channels(graph::Model& m, const std::map<
             }
         }
     }
+
+    // Bias changes of the layers whose own output channels were removed too: only the kept outputs.
+    for (auto& [ni, io] : ins) {
+        if (!io.delta) continue;
+        auto lc = a.layers.find(ni);
+        if (lc == a.layers.end() || lc->second.out.runs.empty()) continue;
+        auto kept = kept_indices(a, keep, lc->second.out);
+        if (!kept) continue;
+        HQ_ASSERT((int64_t)io.delta->size() == lc->second.out.size(), g.nodes[ni].label());
+        std::vector<double> d;
+        for (int64_t k : *kept) d.push_back((*io.delta)[(size_t)k]);
+        io.delta = std::move(d);
+    }
+    if (inputs) *inputs = std::move(ins);
     return out;
 }
 

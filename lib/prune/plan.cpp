@@ -12,10 +12,12 @@ using json = nlohmann::ordered_json;
 Criterion parse_criterion(const std::string& s, const std::string& where) {
     if (s == "l1") return Criterion::L1;
     if (s == "l2") return Criterion::L2;
-    HQ_FAIL(where, ": criterion '", s, "': expected l1 or l2");
+    if (s == "activation") return Criterion::Activation;
+    HQ_FAIL(where, ": criterion '", s, "': expected l1, l2 or activation");
 }
 
 std::string criterion_name(Criterion c) {
+    if (c == Criterion::Activation) return "activation";
     return c == Criterion::L1 ? "l1" : "l2";
 }
 

@@ -21,7 +21,7 @@ struct PlanEntry {
 
 struct PrunePlan {
     static constexpr int kSchema = 1;
-    std::optional<std::string> criterion;     // "l1" | "l2"; set: overrides --criterion
+    std::optional<std::string> criterion;     // "l1" | "l2" | "activation"; set: overrides --criterion
     std::optional<int64_t> channel_multiple;  // set: overrides --channel-multiple
     std::vector<PlanEntry> layers;
 

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "prune/channel_graph.h"
+#include "prune/compensate.h"
 
 namespace hq::prune {
 
@@ -228,6 +229,9 @@ PruneResult prune_model(graph::Model& m, const PruneOptions& o) {
     HQ_CHECK(o.channel_multiple >= 1, "--channel-multiple ", o.channel_multiple, ": expected an integer >= 1");
     HQ_CHECK(o.plan.empty() || o.scope == Scope::Layer,
              "a plan gives every layer its own sparsity: it cannot be combined with --scope global");
+    HQ_CHECK(!o.compensate || o.stats, "bias compensation needs activation statistics of calibration data (--data)");
+    HQ_CHECK(o.criterion != Criterion::Activation || o.stats,
+             "the activation criterion needs activation statistics of calibration data (--data)");
     auto& g = m.graph;
     PruneResult r = layer_stats(m);
     std::vector<size_t> node_of;
@@ -317,6 +321,7 @@ PruneResult prune_model(graph::Model& m, const PruneOptions& o) {
                 spec[li].kind == Spec::Kind::Skip ? spec[li].reason : "pattern " + spec_pattern(spec[li]);
     }
     std::map<size_t, ChannelOutcome> outcomes;
+    std::map<size_t, InputOutcome> inputs;
     if (!selected.empty()) {
         ChannelOptions co;
         co.criterion = o.criterion;
@@ -324,7 +329,9 @@ PruneResult prune_model(graph::Model& m, const PruneOptions& o) {
         co.global = o.scope == Scope::Global;
         co.sparsity = o.sparsity;
         co.min_keep = o.min_keep;
-        outcomes = prune_channels(m, selected, not_selected, co);
+        co.stats = o.stats;
+        co.compensate = o.compensate;
+        outcomes = prune_channels(m, selected, not_selected, co, &inputs);
         for (size_t li = 0; li < spec.size(); ++li) {
             if (spec[li].kind != Spec::Kind::Channel) continue;
             auto it = outcomes.find(node_of[li]);
@@ -425,6 +432,31 @@ PruneResult prune_model(graph::Model& m, const PruneOptions& o) {
             l.removed_channels = it->second.removed;
             l.tied_to = it->second.tied_to;
         }
+        const graph::Node& n = g.nodes[node_of[li]];
+        if (auto w = g.initializers.find(n.input(1)); w != g.initializers.end() && w->second.rank() >= 2)
+            l.input_channels = w->second.dim(n.op_type == "MatMul" ? w->second.rank() - 2 : weight_in_axis(n)) *
+                               (n.op_type == "Conv" ? std::max<int64_t>(1, n.attr_int("group", 1)) : 1);
+        auto in = inputs.find(node_of[li]);
+        if (in == inputs.end()) continue;
+        l.input_channels = in->second.channels;
+        l.input_channels_removed = (int64_t)in->second.removed.size();
+        if (!o.compensate) continue;
+        l.compensated = in->second.delta.has_value();
+        l.compensation_note = in->second.note;
+        if (in->second.delta) {
+            double s2 = 0;
+            for (double d : *in->second.delta) s2 += d * d;
+            l.bias_change = std::sqrt(s2);
+        }
+    }
+
+    // Compensation last: a MatMul without a bias Add gets one inserted after it, which shifts the node indices
+    // after it (hence in descending node order, after everything that uses node indices).
+    for (auto it = inputs.rbegin(); it != inputs.rend(); ++it) {
+        if (!it->second.delta) continue;
+        std::string how = add_to_bias(m, it->first, *it->second.delta);
+        for (size_t li = 0; li < node_of.size(); ++li)
+            if (node_of[li] == it->first) after.layers[li].compensation_note = how;
     }
     return after;
 }

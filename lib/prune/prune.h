@@ -1,7 +1,8 @@
 // Magnitude pruning as pure graph rewrites: unstructured (per layer or one global threshold with a minimum
 // kept fraction per layer), N:M along the reduction (input-channel) dimension, and channel (filter) pruning
 // that physically removes output channels (channel.h). Unstructured and N:M zero weights in place and leave
-// the graph structure unchanged; a plan (plan.h) may give every layer its own pattern and sparsity.
+// the graph structure unchanged; a plan (plan.h) may give every layer its own pattern and sparsity. Channel pruning
+// can use activation statistics of calibration data (compensate.h): bias compensation and the activation criterion.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -27,7 +28,13 @@ struct PruneOptions {
                                        // (channel: of its output channels, and at least one)
     std::vector<std::string> exclude;  // node names or op types left dense
     bool include_ends = false;         // also prune the first and the last prunable layer
-    Criterion criterion = Criterion::L1;  // channel: filter norm ranking the output channels
+    Criterion criterion = Criterion::L1;  // channel: ranking of the output channels (filter norm or activation)
+    // channel: per-channel statistics of the layers' inputs on calibration data (compensate.h, layer_input_axes());
+    // must outlive the call. Needed by Criterion::Activation and `compensate`.
+    const ChannelStats* stats = nullptr;
+    // channel: fold the removed input channels' mean contribution into the bias of every layer that loses input
+    // channels (creating the bias, or for MatMul a bias Add, when it has none). Needs `stats`.
+    bool compensate = false;
     int64_t channel_multiple = 1;         // channel: kept channels rounded up to a multiple of this
     // Per layer (node name): the pattern ("skip", "unstructured", "channel" or "N:M"; empty: `pattern`) and
     // sparsity (unset: `sparsity`) to apply, overriding the options above except `exclude`. Needs Scope::Layer.
@@ -52,6 +59,14 @@ struct LayerResult {
     int64_t channels = 0;                 // output channels (of the weight as it is now)
     std::vector<int64_t> removed_channels;  // channel: output channels removed (indices in the input model)
     std::vector<std::string> tied_to;       // channel: layers whose output channels were removed together
+    int64_t input_channels = 0;             // channel: input channels (extent of the weight's input axis) before
+    int64_t input_channels_removed = 0;     // channel: input channels it lost (removed by its producers)
+    // Compensation (PruneOptions::compensate), for a layer that lost input channels: whether its bias took the
+    // removed channels' mean contribution, the L2 norm of that change (over its outputs), and how ("bias created",
+    // "bias Add inserted", ...) or why not.
+    std::optional<bool> compensated;
+    double bias_change = 0;
+    std::string compensation_note;
 };
 
 struct PruneResult {

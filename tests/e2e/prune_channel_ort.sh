@@ -5,7 +5,8 @@
 # removed channels' filters, biases and BatchNorm scale/bias zeroed, built by scripts/gen_prune_models.py from
 # the report's removed_channels) and the pruned model give the same outputs in ORT. Also: same flags give a
 # byte-identical model, the written plan re-applies to the same model, bad plans are exit 2 with nothing
-# written, --scope global works, and --eval-data reports the accuracy of the pruned model.
+# written, --scope global works, and --eval-data reports the accuracy of the pruned model. With --data (bias
+# compensation, activation criterion) the PP-OCR model runs in ORT and ORT agrees with hyquant's executor.
 set -euo pipefail
 hq="$1"; src="$2"
 t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
@@ -42,8 +43,11 @@ mkdir -p "$t/eval"
 ls "$src/models/textlines/eval" | head -8 | while read -r f; do cp "$src/models/textlines/eval/$f" "$t/eval/"; done
 "$hq" prune "$model" -o "$t/pp_eval.onnx" --pattern channel --sparsity 0.1 --report "$t/pp_eval.json" \
     --eval-data "$t/eval" --labels "$src/models/textlines/eval_labels.txt" --samples 8 "${pre[@]}" -q
+"$hq" prune "$model" -o "$t/pp_comp.onnx" --pattern channel --sparsity 0.25 --data "$src/models/textlines/calib" \
+    --samples 16 --report "$t/pp_comp.json" "${pre[@]}" -q
+"$hq" infer "$t/pp_comp.onnx" --data "$src/models/ppocr_cls_reference/inputs" -o "$t/out/pp_comp.hq" -q
 $py "$gen" mask "$model" "$t/pp.json" "$t/pp.masked.onnx" >/dev/null
-for m in pp pp_l2 pp_g; do
+for m in pp pp_l2 pp_g pp_comp; do
     ort "$t/$m.onnx" "$src/models/ppocr_cls_reference/inputs" "$t/out/$m.pruned" ||
         { echo "ONNX Runtime could not run $m.onnx"; exit 1; }
 done
@@ -54,7 +58,8 @@ echo '{"schema": 1, "layers": [{"node": "no_such_node", "pattern": "channel", "s
 echo '{"schema": 1, "layers": [{"node": "p2o.Conv.1", "sparsity": 2}]}' > "$t/bad_sparsity.json"
 for args in "--plan $t/bad_node.json" "--plan $t/bad_sparsity.json" "--pattern channel --sparsity 1" \
             "--pattern channel --criterion l3" "--pattern channel --channel-multiple 0" \
-            "--plan $t/pp.plan.json --scope global"; do
+            "--plan $t/pp.plan.json --scope global" "--pattern channel --criterion activation" \
+            "--data $src/models/textlines/calib"; do
     set +e
     # shellcheck disable=SC2086
     "$hq" prune "$model" -o "$t/bad.onnx" $args -q 2>"$t/err.txt"; rc=$?
@@ -141,6 +146,18 @@ print(f"ppocr: pruned == masked in ORT (worst {w:.2g})")
 assert pm.graph == onnx.load(f"{t}/pp_plan.onnx").graph, "re-applying the written plan gave a different graph"
 plan = json.load(open(f"{t}/pp.plan.json"))
 assert plan["schema"] == 1 and len(plan["layers"]) == len(json.load(open(f"{t}/pp.json"))["layers"])
+c = json.load(open(f"{t}/pp_comp.json"))
+comp = c["compensation"]
+assert comp["enabled"] and comp["samples"] == 16 and c["criterion"] == "activation", comp
+lost = [l for l in c["layers"] if l["input_channels_removed"] > 0]
+assert len(lost) > 30 and comp["layers_compensated"] == len(lost), comp
+assert all(l["compensated"] for l in lost), [l["node"] for l in lost if not l["compensated"]]
+assert sum(l["bias_change"] > 0 for l in lost) > 20, lost  # 0 where only dead (always 0) channels were removed
+meta = {p.key: p.value for p in onnx.load(f"{t}/pp_comp.onnx").metadata_props}
+assert json.loads(meta["hyquant_prune"])["bias_compensation"] is True, meta
+onnx.checker.check_model(onnx.load(f"{t}/pp_comp.onnx"), full_check=True)
+w = compare(f"{t}/out/pp_comp.hq", f"{t}/out/pp_comp.pruned", "ppocr compensated: ORT vs hyquant")
+print(f"ppocr 0.25 compensated: {comp['layers_compensated']} layers compensated; ORT == hyquant (worst {w:.2g})")
 e = json.load(open(f"{t}/pp_eval.json"))
 acc = e["accuracy"]
 assert acc["samples"] == 8 and acc["outputs"][0]["name"] == "softmax_0.tmp_0", acc
