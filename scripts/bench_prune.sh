@@ -2,6 +2,8 @@
 # Pruning table: prunes the bundled PP-OCR classifier and a generated ResNet-50 with each pattern,
 # runs every model in ONNX Runtime (the consumer) and prints accuracy / top-1 agreement, parameters,
 # MACs and file sizes (raw and gzip -6: zeros of unstructured/N:M pruning only shrink compressed files).
+# The `--data` rows rank channels by activation and compensate biases from calibration samples (PP-OCR:
+# models/textlines/calib; ResNet-50: 16 other random inputs).
 #
 #   scripts/bench_prune.sh [--only ppocr|resnet50] [--r50-count K]
 #
@@ -24,17 +26,20 @@ work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 
 configs=("dense|" "unstructured 0.3|--sparsity 0.3" "unstructured 0.5|--sparsity 0.5"
          "unstructured 0.5 global|--sparsity 0.5 --scope global" "2:4|--pattern 2:4"
-         "channel 0.25|--pattern channel --sparsity 0.25")
+         "channel 0.25|--pattern channel --sparsity 0.25"
+         "channel 0.1 global, --data|--pattern channel --sparsity 0.1 --scope global --data @DATA@"
+         "channel 0.25 global, --data|--pattern channel --sparsity 0.25 --scope global --data @DATA@")
 
 ort_run() { node "$ROOT/scripts/ort/run.js" "$1" --data "$2" -o "$3" --overwrite >/dev/null 2>&1; }
 
 # $1 name, $2 model, $3 ORT input folder, $4 label file or "" (then: top-1 agreement with config 0),
-# $5 --shape value (fixes the input shape so MACs are known)
+# $5 --shape value (fixes the input shape so MACs are known), $6 calibration samples for --data (.npy)
 table() {
-    local name=$1 model=$2 inputs=$3 labels=$4 shape=$5 i=-1
+    local name=$1 model=$2 inputs=$3 labels=$4 shape=$5 calib=$6 i=-1
     for c in "${configs[@]}"; do
         i=$((i + 1))
         local label=${c%%|*} flags=${c#*|} out="$work/$name.$i.onnx"
+        flags=${flags//@DATA@/$calib}
         if [ -z "$flags" ]; then
             cp "$model" "$out"
             "$HQ" prune "$model" -o "$work/$name.stats.onnx" --sparsity 0 --shape "$shape" --report "$work/$name.$i.json" -q
@@ -84,9 +89,14 @@ if [ -z "$only" ] || [ "$only" = ppocr ]; then
     pre=(--size 48x192 --keep-aspect --pad-value 0 --mean 127.5 --std 127.5)
     "$HQ" infer "$CLS_MODEL" --data "$ROOT/models/textlines/eval" "${pre[@]}" -o "$work/ppocr_hq" \
         --save-inputs "$work/ppocr_inputs" -q
-    table ppocr "$CLS_MODEL" "$work/ppocr_inputs" "$ROOT/models/textlines/eval_labels.txt" x=1x3x48x192
+    "$HQ" infer "$CLS_MODEL" --data "$ROOT/models/textlines/calib" "${pre[@]}" -o "$work/ppocr_calib_out" \
+        --save-inputs "$work/ppocr_calib" -q
+    table ppocr "$CLS_MODEL" "$work/ppocr_inputs" "$ROOT/models/textlines/eval_labels.txt" x=1x3x48x192 \
+        "$work/ppocr_calib"
 fi
 if [ -z "$only" ] || [ "$only" = resnet50 ]; then
     ensure_resnet50 "$r50_count"
-    table resnet50 "$R50_MODEL" "$(r50_inputs_dir "$r50_count")" "" input=1x3x224x224
+    # calibration samples for --data: another seed than the evaluation inputs
+    "$PY" "$ROOT/scripts/gen_models.py" inputs "$work/r50_calib" --shape 1x3x224x224 --count 16 --seed 7 >&2
+    table resnet50 "$R50_MODEL" "$(r50_inputs_dir "$r50_count")" "" input=1x3x224x224 "$work/r50_calib"
 fi
