@@ -12,7 +12,6 @@ PKGS=(
     # The HIP (DCU) backend, -DHYQUANT_WITH_HIP=ON (Debian's ROCm 5.2; hipcc pulls clang-15 and rocminfo,
     # lib/exec/hip/hip.cmake needs the device bitcode of rocm-device-libs).
     hipcc libamdhip64-dev rocm-device-libs
-    # TODO(H1): any further package the HIP build needs (e.g. libhipblas-dev) goes on this line.
 )
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -27,6 +27,8 @@ public:
 
     void* raw() { return data_.get(); }
     const void* raw() const { return data_.get(); }
+    // The shared storage itself (identity of the bytes: device caches key on it and hold a weak_ptr).
+    const std::shared_ptr<void>& storage() const { return data_; }
 
     template <typename T>
     T* data() {
