@@ -7,232 +7,18 @@ namespace hq::exec::hip {
 
 namespace {
 
-enum class Mode { Nearest, Linear, Cubic };
-enum class Coord { HalfPixel, HalfPixelSymmetric, PytorchHalfPixel, AlignCorners, Asymmetric, TfHalfPixelForNN, TfCropAndResize };
-enum class Round { PreferFloor, PreferCeil, Floor, Ceil, Simple };
-
-struct Params {
-    Mode mode = Mode::Nearest;
-    Coord coord = Coord::HalfPixel;
-    Round round = Round::PreferFloor;
-    double cubic_a = -0.75;
-    bool exclude_outside = false, antialias = false;
-    float extrapolation = 0.f;
-    std::vector<double> scales, resized, roi_start, roi_end;
-    Shape out;
-};
-
-bool parse_mode(const std::string& s, Mode* m) {
-    if (s == "nearest") *m = Mode::Nearest;
-    else if (s == "linear" || s == "bilinear") *m = Mode::Linear;
-    else if (s == "cubic") *m = Mode::Cubic;
-    else return false;
-    return true;
-}
-bool parse_coord(const std::string& s, int64_t opset, Coord* c) {
-    if (s == "half_pixel") *c = Coord::HalfPixel;
-    else if (s == "half_pixel_symmetric" && opset >= 19) *c = Coord::HalfPixelSymmetric;
-    else if (s == "pytorch_half_pixel") *c = Coord::PytorchHalfPixel;
-    else if (s == "align_corners") *c = Coord::AlignCorners;
-    else if (s == "asymmetric") *c = Coord::Asymmetric;
-    else if (s == "tf_half_pixel_for_nn") *c = Coord::TfHalfPixelForNN;
-    else if (s == "tf_crop_and_resize") *c = Coord::TfCropAndResize;
-    else return false;
-    return true;
-}
-bool parse_round(const std::string& s, Round* r) {
-    if (s == "round_prefer_floor") *r = Round::PreferFloor;
-    else if (s == "round_prefer_ceil") *r = Round::PreferCeil;
-    else if (s == "floor") *r = Round::Floor;
-    else if (s == "ceil") *r = Round::Ceil;
-    else return false;
-    return true;
-}
-
-bool nonempty(const KernelContext& ctx, size_t i) { return ctx.has_input(i) && ctx.in(i).numel() > 0; }
-
-std::optional<Params> read_params(const KernelContext& ctx, const Shape& xs) {
-    const auto& nd = ctx.node;
-    const int64_t rank = (int64_t)xs.size();
-    Params p;
-    if (!parse_mode(nd.attr_string("mode", "nearest"), &p.mode)) return std::nullopt;
-    const bool legacy = nd.op_type == "Upsample" || ctx.opset < 11;
-    if (nd.op_type == "Upsample" && p.mode == Mode::Cubic) return std::nullopt;
-    std::vector<float> scales, roi;
-    std::vector<int64_t> sizes;
-    if (legacy) {
-        p.coord = Coord::Asymmetric;
-        p.round = Round::Simple;
-        if (nd.op_type == "Upsample" && ctx.opset < 9)
-            scales = nd.attr_floats("scales");
-        else if (ctx.has_input(1))
-            scales = ctx.in(1).to_f32();
-        if (scales.empty()) return std::nullopt;
-    } else {
-        if (!parse_coord(nd.attr_string("coordinate_transformation_mode", "half_pixel"), ctx.opset, &p.coord) ||
-            !parse_round(nd.attr_string("nearest_mode", "round_prefer_floor"), &p.round))
-            return std::nullopt;
-        p.cubic_a = nd.attr_float("cubic_coeff_a", -0.75f);
-        p.exclude_outside = nd.attr_int("exclude_outside", 0) != 0;
-        p.extrapolation = nd.attr_float("extrapolation_value", 0.f);
-        p.antialias = ctx.opset >= 18 && nd.attr_int("antialias", 0) != 0;
-        if (nonempty(ctx, 1)) roi = ctx.in(1).to_f32();
-        if (nonempty(ctx, 2)) scales = ctx.in(2).to_f32();
-        if (nonempty(ctx, 3)) sizes = ctx.in(3).to_i64();
-        if (scales.empty() == sizes.empty()) return std::nullopt;
-    }
-    std::vector<int64_t> axes;
-    if (!legacy && ctx.opset >= 18 && nd.has_attr("axes")) {
-        for (int64_t a : nd.attr_ints("axes")) {
-            if (a < -rank || a >= rank) return std::nullopt;
-            axes.push_back(a < 0 ? a + rank : a);
-        }
-    } else {
-        for (int64_t a = 0; a < rank; ++a) axes.push_back(a);
-    }
-    const size_t na = axes.size();
-    if ((!scales.empty() && scales.size() != na) || (!sizes.empty() && sizes.size() != na) ||
-        (!roi.empty() && roi.size() != 2 * na))
-        return std::nullopt;
-    p.scales.assign(rank, 1.0);
-    p.out = xs;
-    p.resized.assign(xs.begin(), xs.end());
-    p.roi_start.assign(rank, 0.0);
-    p.roi_end.assign(rank, 1.0);
-    for (size_t i = 0; i < na && !roi.empty(); ++i) {
-        p.roi_start[axes[i]] = roi[i];
-        p.roi_end[axes[i]] = roi[i + na];
-    }
-    if (!scales.empty()) {
-        for (size_t i = 0; i < na; ++i) {
-            if (!(scales[i] > 0)) return std::nullopt;
-            p.scales[axes[i]] = scales[i];
-            p.out[axes[i]] = (int64_t)std::floor((double)xs[axes[i]] * (double)scales[i]);
-        }
-        for (int64_t a = 0; a < rank; ++a) p.resized[a] = p.scales[a] * (double)xs[a];
-        return p;
-    }
-    const std::string policy = ctx.opset >= 18 ? nd.attr_string("keep_aspect_ratio_policy", "stretch") : "stretch";
-    if (policy == "stretch") {
-        for (size_t i = 0; i < na; ++i) {
-            if (sizes[i] < 0) return std::nullopt;
-            p.out[axes[i]] = sizes[i];
-            p.scales[axes[i]] = xs[axes[i]] > 0 ? (double)sizes[i] / (double)xs[axes[i]] : 1.0;
-            p.resized[axes[i]] = (double)sizes[i];
-        }
-        return p;
-    }
-    if (policy != "not_larger" && policy != "not_smaller") return std::nullopt;
-    double s = policy == "not_larger" ? 1e300 : 0.0;
-    for (size_t i = 0; i < na; ++i) {
-        const double r = (double)sizes[i] / (double)std::max<int64_t>(xs[axes[i]], 1);
-        s = policy == "not_larger" ? std::min(s, r) : std::max(s, r);
-    }
-    for (size_t i = 0; i < na; ++i) {
-        p.scales[axes[i]] = s;
-        p.out[axes[i]] = (int64_t)std::round(s * (double)xs[axes[i]]);
-        p.resized[axes[i]] = s * (double)xs[axes[i]];
-    }
-    return p;
-}
-
-double source_coord(const Params& p, int64_t axis, int64_t j, int64_t lin, int64_t lout, bool* outside) {
-    const double s = p.scales[axis], x = (double)j, lres = p.resized[axis];
-    *outside = false;
-    switch (p.coord) {
-        case Coord::HalfPixel: return (x + 0.5) / s - 0.5;
-        case Coord::HalfPixelSymmetric: {
-            const double adjustment = (double)lout / lres;
-            const double offset = (double)lin / 2 * (1 - adjustment);
-            return offset + (x + 0.5) / s - 0.5;
-        }
-        case Coord::PytorchHalfPixel: return lres == 1 ? -0.5 : (x + 0.5) / s - 0.5;
-        case Coord::AlignCorners: return lres == 1 ? 0.0 : x * (double)(lin - 1) / (lres - 1);
-        case Coord::Asymmetric: return x / s;
-        case Coord::TfHalfPixelForNN: return (x + 0.5) / s;
-        case Coord::TfCropAndResize: {
-            const double a = p.roi_start[axis], b = p.roi_end[axis];
-            const double v = lres == 1 ? 0.5 * (a + b) * (lin - 1) : a * (lin - 1) + x * (b - a) * (lin - 1) / (lres - 1);
-            *outside = v < 0 || v > (double)(lin - 1);
-            return v;
-        }
-    }
-    return x;
-}
-
-double cubic_weight(double x, double a) {
-    x = std::fabs(x);
-    if (x <= 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
-    if (x < 2) return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a;
-    return 0;
-}
-
-ResizeAxis axis_map(const Params& p, int64_t axis, int64_t lin, int64_t lout) {
-    ResizeAxis m;
-    const double s = p.scales[axis];
-    const double aa = p.antialias && s < 1.0 ? s : 1.0;
-    int64_t first = 0;
-    if (p.mode == Mode::Linear) {
-        first = (int64_t)std::floor(-1.0 / aa) + 1;
-        m.taps = (int)(2 - 2 * first);
-    } else if (p.mode == Mode::Cubic) {
-        first = (int64_t)std::floor(-2.0 / aa) + 1;
-        m.taps = (int)(2 - 2 * first);
-    }
-    m.idx.assign(lout * m.taps, 0);
-    m.w.assign(lout * m.taps, 0.f);
-    m.identity = lin == lout;
-    std::vector<double> wt(m.taps);
-    for (int64_t j = 0; j < lout; ++j) {
-        bool outside = false;
-        const double x = source_coord(p, axis, j, lin, lout, &outside);
-        int32_t* ix = &m.idx[j * m.taps];
-        float* wx = &m.w[j * m.taps];
-        if (outside || lin == 0) {
-            for (int t = 0; t < m.taps; ++t) ix[t] = -1;
-            m.identity = false;
-            continue;
-        }
-        if (p.mode == Mode::Nearest) {
-            const double fl = std::floor(x), r = x - fl;
-            int64_t v;
-            if (p.round == Round::Simple) v = s < 1.0 ? (int64_t)std::ceil(x) : (int64_t)fl;
-            else if (r == 0) v = (int64_t)fl;
-            else if (p.round == Round::PreferFloor) v = (int64_t)fl + (r > 0.5 ? 1 : 0);
-            else if (p.round == Round::PreferCeil) v = (int64_t)fl + (r >= 0.5 ? 1 : 0);
-            else if (p.round == Round::Floor) v = (int64_t)fl;
-            else v = (int64_t)fl + 1;
-            ix[0] = (int32_t)std::clamp<int64_t>(v, 0, lin - 1);
-            wx[0] = 1.f;
-            if (ix[0] != j) m.identity = false;
-            continue;
-        }
-        int64_t left = (int64_t)std::floor(x);
-        double ratio = x - (double)left;
-        if (ratio == 0) {
-            left -= 1;
-            ratio = 1;
-        }
-        double sum = 0;
-        for (int t = 0; t < m.taps; ++t) {
-            const double off = ((double)(first + t) - ratio) * aa;
-            wt[t] = p.mode == Mode::Linear ? std::max(0.0, 1 - std::fabs(off)) : cubic_weight(off, p.cubic_a);
-            const int64_t src = left + first + t;
-            if (p.exclude_outside && (src < 0 || src >= lin)) wt[t] = 0;
-            sum += wt[t];
-        }
-        const bool normalize = p.exclude_outside || aa < 1.0;
-        double at_j = 0;
-        for (int t = 0; t < m.taps; ++t) {
-            ix[t] = (int32_t)std::clamp<int64_t>(left + first + t, 0, lin - 1);
-            wx[t] = (float)(normalize && sum != 0 ? wt[t] / sum : wt[t]);
-            const double expect = ix[t] == j ? 1.0 : 0.0;
-            if (wx[t] != 0 && std::fabs(wx[t] - expect) > 0) m.identity = false;
-            at_j += ix[t] == j ? wx[t] : 0;
-        }
-        if (m.identity && at_j != 1.0) m.identity = false;
-    }
-    return m;
+// The shared tap table in the kernel's form: int32 indices, -1 for every tap of an output index outside the input.
+ResizeAxis device_axis(const resize::AxisMap& m) {
+    ResizeAxis d;
+    d.taps = (int)m.taps;
+    d.identity = m.identity;
+    d.w = m.w;
+    d.idx.resize(m.idx.size());
+    for (size_t k = 0; k < m.idx.size(); ++k) d.idx[k] = (int32_t)m.idx[k];
+    for (size_t j = 0; j < m.outside.size(); ++j)
+        if (m.outside[j])
+            for (int t = 0; t < d.taps; ++t) d.idx[j * d.taps + t] = -1;
+    return d;
 }
 
 }  // namespace
@@ -241,15 +27,20 @@ std::optional<ResizePlan> plan_resize(const KernelContext& ctx, const Shape& xs)
     if (xs.empty()) return std::nullopt;
     for (int64_t d : xs)
         if (d >= (int64_t(1) << 31)) return std::nullopt;  // int32 tap indices
-    const auto p = read_params(ctx, xs);
-    if (!p) return std::nullopt;
+    if (!resize::check_resize(ctx.node, ctx.opset).empty()) return std::nullopt;
+    std::optional<resize::Params> p;
+    try {
+        p = resize::read_params(ctx, xs);
+    } catch (const Error&) {
+        return std::nullopt;  // the CPU kernel reports why
+    }
     ResizePlan plan;
-    plan.nearest = p->mode == Mode::Nearest;
+    plan.nearest = p->mode == resize::Mode::Nearest;
     plan.out = p->out;
     plan.extrapolation = p->extrapolation;
     for (size_t a = 0; a < xs.size(); ++a) {
         if (p->out[a] < 0) return std::nullopt;
-        plan.axes.push_back(axis_map(*p, (int64_t)a, xs[a], p->out[a]));
+        plan.axes.push_back(device_axis(resize::axis_map(*p, (int64_t)a, xs[a], p->out[a])));
     }
     return plan;
 }

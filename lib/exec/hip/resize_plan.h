@@ -1,12 +1,11 @@
-// Resize / Upsample parameters and per-axis tap tables on the host, for resize.hip. The rules (modes,
-// coordinate transformations, nearest rounding, cubic coefficients, exclude_outside, antialias, sizes and
-// keep_aspect_ratio_policy, the legacy Upsample / Resize-10 behaviour) are those of lib/exec/cpu/resize.cpp,
-// which keeps them private; keep the two in step (a shared header in lib/exec would remove the copy).
+// Resize / Upsample per-axis tap tables on the host, for resize.hip: the shared rules of exec/resize_rules.h
+// (the CPU kernel uses the same) in the kernel's int32 form.
 #pragma once
 #include <optional>
 #include <vector>
 
 #include "exec/kernel.h"
+#include "exec/resize_rules.h"
 
 namespace hq::exec::hip {
 
