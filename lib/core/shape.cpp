@@ -1,5 +1,7 @@
 #include "core/shape.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace hq {
@@ -45,6 +47,21 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
 int64_t normalize_axis(int64_t axis, int64_t rank) {
     HQ_CHECK(axis >= -rank && axis < std::max<int64_t>(rank, 1), "axis ", axis, " out of range for rank ", rank);
     return axis < 0 ? axis + rank : axis;
+}
+
+int64_t slice_range(int64_t dim, int64_t start, int64_t end, int64_t step, int64_t* first) {
+    int64_t b = start < 0 ? start + dim : start, e = end < 0 ? end + dim : end, n = 0;
+    if (step > 0) {
+        b = std::clamp<int64_t>(b, 0, dim);
+        e = std::clamp<int64_t>(e, 0, dim);
+        if (e > b) n = (e - b + step - 1) / step;
+    } else {
+        b = std::clamp<int64_t>(b, 0, dim - 1);
+        e = std::clamp<int64_t>(e, -1, dim - 1);
+        if (b > e) n = (b - e + (-step) - 1) / (-step);
+    }
+    *first = b;
+    return n;
 }
 
 }  // namespace hq

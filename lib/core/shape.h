@@ -18,5 +18,8 @@ std::vector<int64_t> shape_strides(const Shape& s);
 Shape broadcast_shapes(const Shape& a, const Shape& b);
 // Normalizes a possibly negative axis for a tensor of `rank`; throws if out of range.
 int64_t normalize_axis(int64_t axis, int64_t rank);
+// ONNX Slice on one axis of length `dim` (step != 0): start/end count from the end when negative and are
+// clamped; returns how many elements are read and sets *first to the first index read.
+int64_t slice_range(int64_t dim, int64_t start, int64_t end, int64_t step, int64_t* first);
 
 }  // namespace hq

@@ -144,19 +144,8 @@ void k_slice(KernelContext& ctx) {
         seen[a] = true;
         const int64_t dim = x.shape()[a], step = steps[i];
         HQ_CHECK(step != 0, ctx.node.label(), ": step 0");
-        int64_t b = starts[i], e = ends[i];
-        if (b < 0) b += dim;
-        if (e < 0) e += dim;
-        int64_t n = 0;
-        if (step > 0) {
-            b = std::clamp<int64_t>(b, 0, dim);
-            e = std::clamp<int64_t>(e, 0, dim);
-            if (e > b) n = (e - b + step - 1) / step;
-        } else {
-            b = std::clamp<int64_t>(b, 0, dim - 1);
-            e = std::clamp<int64_t>(e, -1, dim - 1);
-            if (b > e) n = (b - e + (-step) - 1) / (-step);
-        }
+        int64_t b = 0;
+        const int64_t n = slice_range(dim, starts[i], ends[i], step, &b);
         s[a] = n;
         strides[a] = st[a] * step;
         if (n > 0) off += b * st[a];

@@ -75,18 +75,8 @@ bool k_slice(OpEnv& e) {
         if (!a || seen[*a] || steps[i] == 0) return false;
         seen[*a] = true;
         const int64_t dim = x.dim(*a), step = steps[i];
-        int64_t b = starts[i], en = ends[i], n = 0;
-        if (b < 0) b += dim;
-        if (en < 0) en += dim;
-        if (step > 0) {
-            b = std::clamp<int64_t>(b, 0, dim);
-            en = std::clamp<int64_t>(en, 0, dim);
-            if (en > b) n = (en - b + step - 1) / step;
-        } else {
-            b = std::clamp<int64_t>(b, 0, dim - 1);
-            en = std::clamp<int64_t>(en, -1, dim - 1);
-            if (b > en) n = (b - en + (-step) - 1) / (-step);
-        }
+        int64_t b = 0;
+        const int64_t n = slice_range(dim, starts[i], ends[i], step, &b);
         s[*a] = n;
         strides[*a] = st[*a] * step;
         if (n > 0) off += b * st[*a];
