@@ -36,7 +36,9 @@ graph::Model build_candidate(const graph::Model& prepared, const quant::Plan& pl
         quant::Fp16Report fr = quant::rewrite_fp16(m, fp16_nodes, observed, true);
         if (kept_fp32) *kept_fp32 = fr.kept_fp32;
     }
-    quant::QdqReport r = quant::rewrite_qdq(m, plan, ranges, qopt);
+    quant::QdqOptions q = qopt;
+    q.skip.insert(fp16_nodes.begin(), fp16_nodes.end());  // INT8 placement stays out of FP16 regions
+    quant::QdqReport r = quant::rewrite_qdq(m, plan, ranges, q);
     if (qdq) *qdq = r;
     graph::eliminate_dead_code(m);
     m.graph.value_info.clear();

@@ -20,7 +20,9 @@
 #include "onnx_io/onnx_io.h"
 #include "quant/accuracy_helpers.h"
 #include "quant/fp16_rewrite.h"
+#include "quant/placement.h"
 #include "quant/qdq_rewrite.h"
+#include "quant/target.h"
 #include "report/quant_report.h"
 
 namespace fs = std::filesystem;
@@ -30,13 +32,13 @@ namespace hq::app {
 namespace {
 
 struct Opts {
-    std::string model, out, calib, data, plan_in, plan_out, method, precision = "int8", activation_type = "uint8";
+    std::string model, out, calib, data, plan_in, plan_out, method, precision = "int8", activation_type, target;
     std::string eval_data, labels;
     std::optional<double> max_drop;
     bool keep_best = false;
     double percentile = 99.99, min_sqnr = 30.0;
     int64_t samples = 0, sensitivity_samples = 16;
-    bool per_tensor = false, reduce_range = false, bias_correction = false, equalize = false;
+    bool per_tensor = false, reduce_range = false, reduce_range_given = false, bias_correction = false, equalize = false;
     std::vector<std::string> exclude, reports;
     RunOptions run;
 };
@@ -73,8 +75,8 @@ int run_quantize(const Opts& o) {
     quant::Precision precision = o.precision == "mixed" ? quant::Precision::Int8
                                                         : quant::parse_precision(o.precision, "--precision");
     const bool mixed = o.precision == "mixed";
-    HQ_CHECK(o.activation_type == "uint8" || o.activation_type == "int8", "--activation-type '", o.activation_type,
-             "': expected uint8 or int8");
+    HQ_CHECK(o.activation_type.empty() || o.activation_type == "uint8" || o.activation_type == "int8",
+             "--activation-type '", o.activation_type, "': expected uint8 or int8");
     HQ_CHECK(!o.calib.empty() || !o.data.empty(), "quantize: give --calib TABLE.json or --data DIR");
     HQ_CHECK(!mixed || !o.data.empty(), "--precision mixed measures layer sensitivity on --data DIR; give it");
     const std::string plan_out = o.plan_out.empty() ? default_plan_path(o.out) : o.plan_out;
@@ -134,18 +136,40 @@ int run_quantize(const Opts& o) {
         for (const auto& n : m.graph.nodes) names.insert(n.name);
         for (const auto& l : plan.layers)
             HQ_CHECK(names.count(l.node), o.plan_in, ": node '", l.node, "' is not in the model");
-    } else {
-        plan = quant::initial_plan(m, precision, o.exclude);
-        plan.activation_type = o.activation_type;
-        plan.per_channel = !o.per_tensor;
-        plan.reduce_range = o.reduce_range;
-        plan.min_sqnr_db = o.min_sqnr;
+        HQ_CHECK(o.target.empty() || plan.target.empty() || plan.target == o.target, o.plan_in, ": plan is for target '",
+                 plan.target, "', not --target ", o.target);
+        if (plan.target.empty()) plan.target = o.target.empty() ? quant::default_target().name : o.target;
     }
+    const quant::Target& target = quant::find_target(!o.plan_in.empty() ? plan.target
+                                                     : o.target.empty() ? quant::default_target().name : o.target);
+    if (o.plan_in.empty()) {
+        plan = quant::initial_plan(m, precision, o.exclude, target.activation_matmul);
+        plan.target = target.name;
+        const std::string act_default = target.int8_activations ? "int8" : "uint8";
+        plan.activation_type = o.activation_type.empty() ? act_default : o.activation_type;
+        plan.per_channel = !o.per_tensor;
+        plan.reduce_range = o.reduce_range_given ? o.reduce_range : target.reduce_range;
+        plan.min_sqnr_db = o.min_sqnr;
+        if (!o.activation_type.empty() && o.activation_type != act_default)
+            spdlog::info("target {}: --activation-type {} overrides its default {}", target.name, o.activation_type,
+                         act_default);
+        if (o.reduce_range_given && o.reduce_range != target.reduce_range)
+            spdlog::info("target {}: {} overrides its default", target.name,
+                         o.reduce_range ? "--reduce-range" : "--no-reduce-range");
+    }
+    spdlog::info("target: {} ({}; --target {} to change){}", target.name, target.engine,
+                 [] {
+                     std::string s;
+                     for (const auto& n : quant::target_names()) s += (s.empty() ? "" : "|") + n;
+                     return s;
+                 }(),
+                 o.plan_in.empty() ? "" : " from the plan");
     plan.model_fingerprint = fingerprint;
     quant::QdqOptions qopt;
     qopt.int8_activations = plan.activation_type == "int8";
     qopt.per_channel = plan.per_channel;
     qopt.reduce_range = plan.reduce_range;
+    qopt.target = target;
     if (mixed && o.plan_in.empty()) {
         auto sens = calib::layer_sensitivity(m, plan, ranges, qopt, *data, *backend, o.sensitivity_samples);
         for (auto& l : plan.layers) {
@@ -161,6 +185,11 @@ int run_quantize(const Opts& o) {
         }
     }
 
+    if (o.plan_in.empty()) {
+        int moved = quant::apply_speed_rules(m, plan, target, qopt.int8_activations);
+        if (moved) spdlog::info("target {}: {} layers kept at {} where INT8 does not pay (reasons in the plan)",
+                                target.name, moved, quant::precision_name(target.fallback));
+    }
     if (o.plan_in.empty()) {
         plan.bias_correction = o.bias_correction;
         plan.equalization = o.equalize;
@@ -222,7 +251,8 @@ int run_quantize(const Opts& o) {
     m.producer_version = HYQUANT_VERSION;
     nlohmann::ordered_json meta{{"version", HYQUANT_VERSION},       {"command", command_line()},
                                 {"calibration_fingerprint", fingerprint}, {"calibration_method", calib::method_name(method)},
-                                {"precision", o.precision},           {"activation_type", plan.activation_type},
+                                {"precision", o.precision},           {"target", plan.target},
+                                {"activation_type", plan.activation_type},
                                 {"per_channel", plan.per_channel}, {"reduce_range", plan.reduce_range},
                                 {"bias_correction", plan.bias_correction}, {"equalization", plan.equalization}};
     m.set_metadata("hyquant", meta.dump());
@@ -233,6 +263,8 @@ int run_quantize(const Opts& o) {
     summary.method = calib::method_name(method);
     summary.precision = o.precision;
     summary.activation_type = plan.activation_type;
+    summary.target = target.name;
+    summary.engine = target.engine;
     summary.per_channel = plan.per_channel;
     summary.calibration_samples = table.samples;
     summary.opset_in = opset_in;
@@ -283,9 +315,13 @@ void add_quantize(CLI::App& app, Action& action) {
     cmd->add_option("--precision", o->precision, "int8|fp16|mixed (default int8)")
         ->check(CLI::IsMember({"int8", "fp16", "mixed"}));
     cmd->add_flag("--per-tensor", o->per_tensor, "One weight scale per tensor instead of per output channel");
-    cmd->add_flag("--reduce-range", o->reduce_range,
-                  "7-bit weights: avoids int16 saturation in ONNX Runtime's x86 CPU int8 kernels (no VNNI)");
-    cmd->add_option("--activation-type", o->activation_type, "uint8 (asymmetric, default) or int8 (symmetric)");
+    auto* rr = cmd->add_flag("--reduce-range,!--no-reduce-range", o->reduce_range,
+                             "7-bit weights (default: the target's): avoids int16 saturation in ONNX Runtime's x86 CPU "
+                             "int8 kernels without VNNI");
+    cmd->add_option("--target", o->target, "Engine that will run the model: dcu (default, MIGraphX), ort-cpu, tensorrt, "
+                                           "generic; decides Q/DQ placement, activation type and fallback precision");
+    cmd->add_option("--activation-type", o->activation_type,
+                    "uint8 (asymmetric) or int8 (symmetric); default: the target's (int8 for dcu, uint8 for ort-cpu)");
     cmd->add_flag("--bias-correction", o->bias_correction,
                   "Correct INT8 biases for the weights' quantization error: b -= (Wq - W) E[x] (needs --data)");
     cmd->add_flag("--equalize", o->equalize,
@@ -301,7 +337,10 @@ void add_quantize(CLI::App& app, Action& action) {
     cmd->add_flag("--keep-best", o->keep_best, "With --max-drop: write the best model even when the budget is not met");
     cmd->add_option("--report", o->reports, "Write a report: R.json, R.md or R.html (with --max-drop); repeatable");
     add_run_options(cmd, o->run);
-    cmd->callback([&action, o] { action = [o] { return run_quantize(*o); }; });
+    cmd->callback([&action, o, rr] {
+        o->reduce_range_given = rr->count() > 0;
+        action = [o] { return run_quantize(*o); };
+    });
 }
 
 }  // namespace hq::app

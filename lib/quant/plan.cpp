@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "quant/placement.h"
 #include "quant/qdq_ops.h"
 
 namespace hq::quant {
@@ -42,6 +43,7 @@ std::string Plan::to_json() const {
     json j;
     j["schema"] = kSchema;
     j["model_fingerprint"] = model_fingerprint;
+    if (!target.empty()) j["target"] = target;
     j["activation_type"] = activation_type;
     j["per_channel"] = per_channel;
     j["reduce_range"] = reduce_range;
@@ -65,6 +67,7 @@ Plan Plan::from_json(const std::string& text, const std::string& label) {
         json j = json::parse(text);
         HQ_CHECK(j.value("schema", 0) == kSchema, label, ": not a hyquant precision plan of schema ", kSchema);
         p.model_fingerprint = j.value("model_fingerprint", "");
+        p.target = j.value("target", "");
         p.activation_type = j.value("activation_type", "uint8");
         HQ_CHECK(p.activation_type == "uint8" || p.activation_type == "int8", label, ": activation_type '",
                  p.activation_type, "': expected uint8 or int8");
@@ -97,11 +100,15 @@ static bool matches(const graph::Node& n, const std::vector<std::string>& exclud
     return false;
 }
 
-Plan initial_plan(const graph::Model& m, Precision precision, const std::vector<std::string>& exclude) {
+Plan initial_plan(const graph::Model& m, Precision precision, const std::vector<std::string>& exclude,
+                  bool activation_matmul) {
     Plan p;
     for (const auto& n : m.graph.nodes) {
-        if (!n.domain.empty() || !is_weighted_layer(n.op_type) || !m.graph.is_initializer(n.input(1))) continue;
-        if (m.graph.initializers.at(n.input(1)).dtype() != DType::F32) continue;
+        auto acts = layer_activations(m.graph, n);
+        if (acts.empty()) continue;
+        const bool act_matmul = acts.size() == 2;
+        if (act_matmul && !activation_matmul) continue;
+        if (!act_matmul && n.op_type != "MatMul" && !m.graph.is_initializer(n.input(1))) continue;
         LayerPlan l;
         l.node = n.name;
         l.op_type = n.op_type;

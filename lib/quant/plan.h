@@ -26,6 +26,7 @@ struct LayerPlan {
 struct Plan {
     static constexpr int kSchema = 1;
     std::string model_fingerprint;
+    std::string target;                     // the engine it was made for (target.h); "" in plans before targets
     std::string activation_type = "uint8";  // uint8 (asymmetric) or int8 (symmetric)
     bool per_channel = true;
     bool reduce_range = false;  // 7-bit weights
@@ -41,7 +42,9 @@ struct Plan {
 };
 
 // The plan's starting point: every weighted layer (Conv, ConvTranspose, Gemm, MatMul) with a constant
-// weight at `precision`; FP32 for nodes matched by `exclude` (node names or op types).
-Plan initial_plan(const graph::Model& m, Precision precision, const std::vector<std::string>& exclude);
+// weight at `precision`, and with activation_matmul the MatMuls of two activations (attention); FP32 for
+// nodes matched by `exclude` (node names or op types).
+Plan initial_plan(const graph::Model& m, Precision precision, const std::vector<std::string>& exclude,
+                  bool activation_matmul = false);
 
 }  // namespace hq::quant

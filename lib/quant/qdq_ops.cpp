@@ -1,5 +1,8 @@
 #include "quant/qdq_ops.h"
 
+#include "quant/placement.h"
+#include "quant/target.h"
+
 namespace hq::quant {
 
 bool is_weighted_layer(const std::string& op) {
@@ -8,13 +11,29 @@ bool is_weighted_layer(const std::string& op) {
 
 std::set<std::string> calibration_targets(const graph::Model& m) {
     const auto& g = m.graph;
+    // What any target's placement may quantize (target.h): weighted layers' activations and outputs, and the
+    // inputs and outputs of the ops a target runs on int8 or folds.
+    std::set<std::string> ops;
+    for (const auto& name : target_names()) {
+        const Target& t = find_target(name);
+        ops.insert(t.int8_ops.begin(), t.int8_ops.end());
+        ops.insert(t.passthrough_ops.begin(), t.passthrough_ops.end());
+        ops.insert(t.folded_activations.begin(), t.folded_activations.end());
+    }
     std::set<std::string> t;
+    auto add = [&](const std::string& v) {
+        if (!v.empty() && !g.is_initializer(v)) t.insert(v);
+    };
     for (const auto& n : g.nodes) {
-        if (!n.domain.empty() || !is_weighted_layer(n.op_type)) continue;
-        int wi = g.is_initializer(n.input(1)) ? 1 : (n.op_type == "MatMul" && g.is_initializer(n.input(0)) ? 0 : -1);
-        if (wi < 0) continue;
-        const std::string& act = n.input(wi == 1 ? 0 : 1);
-        if (!act.empty() && !g.is_initializer(act)) t.insert(act);
+        if (!n.domain.empty()) continue;
+        auto acts = layer_activations(g, n);
+        if (!acts.empty()) {
+            for (const auto& a : acts) add(a);
+            for (const auto& o : n.outputs) add(o);
+        } else if (ops.count(n.op_type) || (n.op_type == "Add" && n.inputs.size() == 2)) {
+            for (const auto& i : n.inputs) add(i);
+            for (const auto& o : n.outputs) add(o);
+        }
     }
     return t;
 }

@@ -9,8 +9,8 @@ namespace hq::quant {
 
 // Layers with weights: quantized with int8 per-channel weights and QDQ on their activation input.
 bool is_weighted_layer(const std::string& op_type);  // Conv, ConvTranspose, Gemm, MatMul
-// Activations the QDQ writer quantizes, which calibration observes with full histograms: the
-// activation input of every weighted layer with a constant weight.
+// Activations the QDQ writer may quantize for any target, which calibration observes with full histograms:
+// the activation inputs and outputs of weighted layers and the tensors around ops a target runs on int8.
 std::set<std::string> calibration_targets(const graph::Model& m);
 // Every float activation (input or output of a node, graph inputs included) whose min/max the FP16
 // rewrite checks against the float16 range.

@@ -41,10 +41,8 @@ struct Rewriter {
         return n;
     }
 
-    std::string quantize_activation(const std::string& x, const std::pair<float, float>& range) {
-        auto it = act_dq.find(x);
-        if (it != act_dq.end()) return it->second;
-        ActParams p = activation_params(range.first, range.second, opt.int8_activations);
+    // Q/DQ pair on x with parameters p; returns the dequantized name.
+    std::string insert_pair(const std::string& x, const ActParams& p) {
         std::string scale = fresh(x + "_scale"), zp = fresh(x + "_zero_point");
         g.initializers[scale] = Tensor::scalar_f32(p.scale);
         g.initializers[zp] = scalar_zp(p);
@@ -96,27 +94,44 @@ QdqReport rewrite_qdq(graph::Model& m, const Plan& plan, const std::map<std::str
     HQ_ASSERT(m.opset("") >= 13, "QDQ rewrite needs opset 13, model has ", m.opset(""));
     graph::Graph& g = m.graph;
     Rewriter rw{m, g, opt, {}, {}};
+    rw.report.placement = place_qdq(m, plan, opt.target, opt.int8_activations, opt.skip);
+    const Placement& pl = rw.report.placement;
+    // Activation parameters of every pair, from the calibrated range of its parameter source.
+    std::map<std::string, ActParams> params;
+    std::map<std::string, std::string> node_label;
+    for (const auto& n : g.nodes) node_label[n.name] = n.label();
+    for (const auto& p : pl.pairs) {
+        auto rit = ranges.find(p.params_from);
+        if (rit == ranges.end()) {
+            std::string reader = p.all_consumers ? std::string() : *p.consumers.begin();
+            HQ_FAIL(reader.empty() ? std::string("tensor '") + p.tensor + "'" : node_label[reader],
+                    ": no calibration range for ", reader.empty() ? "it" : "its input '" + p.params_from + "'",
+                    " (was the table made for this model?)");
+        }
+        params[p.tensor] = activation_params(rit->second.first, rit->second.second, opt.int8_activations);
+    }
+    std::set<std::string> weighted;
+    for (const auto& pn : pl.nodes)
+        if (pn.role == "weighted") weighted.insert(pn.node);
     const size_t original = g.nodes.size();
-    g.nodes.reserve(original * 6 + 16);  // at most 5 new nodes per layer: no reallocation under `n`
+    g.nodes.reserve(original * 6 + 16 + pl.pairs.size() * 2);  // no reallocation under `n`
     for (size_t ni = 0; ni < original; ++ni) {
         graph::Node& n = g.nodes[ni];
-        const LayerPlan* lp = plan.find(n.name);
-        if (!lp || lp->precision != Precision::Int8) continue;
-        // Which input is the constant weight, which the activation.
-        int wi = g.is_initializer(n.input(1)) ? 1 : (n.op_type == "MatMul" && g.is_initializer(n.input(0)) ? 0 : -1);
-        if (wi < 0) continue;
-        const int ai = wi == 1 ? 0 : 1;
-        const std::string act = n.input(ai), wname = n.input(wi);
-        const Tensor w = g.initializers.at(wname);
-        if (w.dtype() != DType::F32 || g.is_initializer(act)) continue;
-        auto rit = ranges.find(act);
-        HQ_CHECK(rit != ranges.end(), n.label(), ": no calibration range for its input '", act,
-                 "' (was the table made for this model?)");
+        if (!weighted.count(n.name)) continue;
         QuantizedLayer ql;
         ql.node = n.name;
         ql.op_type = n.op_type;
-        ql.activation = act;
-        ql.input = activation_params(rit->second.first, rit->second.second, opt.int8_activations);
+        const int wi = g.is_initializer(n.input(1)) ? 1 : (n.op_type == "MatMul" && g.is_initializer(n.input(0)) ? 0 : -1);
+        const std::vector<std::string> acts = layer_activations(g, n);
+        ql.activation = acts.at(0);
+        ql.input = params.at(ql.activation);
+        if (wi < 0) {  // activation x activation MatMul: both inputs through their pairs
+            ql.weight_axis = -1;
+            rw.report.layers.push_back(ql);
+            continue;
+        }
+        const std::string wname = n.input(wi);
+        const Tensor w = g.initializers.at(wname);
         int64_t axis = weight_channel_axis(n, w);
         bool per_channel = opt.per_channel && axis >= 0;
         if (wi == 0) per_channel = false;  // weight on the left of MatMul: its channels are not outputs
@@ -126,8 +141,8 @@ QdqReport rewrite_qdq(graph::Model& m, const Plan& plan, const std::map<std::str
         // Bias: int32 with scale s_in * s_w, widening weight scales where it would overflow.
         std::string bias_dq;
         const std::string bname = n.input(2);
-        if ((n.op_type == "Conv" || n.op_type == "ConvTranspose" || n.op_type == "Gemm") && !bname.empty() &&
-            g.is_initializer(bname)) {
+        if (opt.target.quantize_bias && (n.op_type == "Conv" || n.op_type == "ConvTranspose" || n.op_type == "Gemm") &&
+            !bname.empty() && g.is_initializer(bname)) {
             const Tensor& b = g.initializers.at(bname);
             int64_t oc = per_channel ? (int64_t)wscales.size() : -1;
             bool fits = b.dtype() == DType::F32 && b.rank() == 1 && (oc < 0 || b.numel() == oc);
@@ -150,15 +165,26 @@ QdqReport rewrite_qdq(graph::Model& m, const Plan& plan, const std::map<std::str
         }
         Tensor wq_final = (wscales == wq.scales) ? wq.q : quantize_weight_with(w, axis, wscales, qmax);
         std::string w_dq = rw.dequantize_const(wname, wq_final, wscales, axis, per_channel);
-        std::string a_dq = rw.quantize_activation(act, rit->second);
         graph::Node& node = g.nodes[ni];  // g.nodes may have grown
         node.inputs[wi] = w_dq;
-        node.inputs[ai] = a_dq;
         if (!bias_dq.empty()) node.inputs[2] = bias_dq;
         ql.weight_scales = wscales;
         ql.weight_axis = per_channel ? axis : -1;
         rw.report.layers.push_back(ql);
     }
+    // The activation pairs, and their readers redirected to the dequantized tensors.
+    std::map<std::string, std::pair<const QdqPair*, std::string>> dq_of;
+    for (const auto& p : pl.pairs) dq_of[p.tensor] = {&p, rw.insert_pair(p.tensor, params.at(p.tensor))};
+    for (size_t ni = 0; ni < original; ++ni) {
+        graph::Node& n = g.nodes[ni];
+        for (auto& in : n.inputs) {
+            auto it = in.empty() ? dq_of.end() : dq_of.find(in);
+            if (it == dq_of.end()) continue;
+            const QdqPair* p = it->second.first;
+            if (p->all_consumers || p->consumers.count(n.name)) in = it->second.second;
+        }
+    }
+    // Graph outputs are never redirected (placement puts no pair on them).
     for (auto it = g.initializers.begin(); it != g.initializers.end();)
         it = it->second.empty() ? g.initializers.erase(it) : std::next(it);
     graph::topo_sort(g);

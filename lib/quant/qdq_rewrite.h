@@ -1,14 +1,17 @@
-// QDQ rewrite: INT8 layers get int8 per-channel weights behind DequantizeLinear, an int32 bias, and a
-// QuantizeLinear/DequantizeLinear pair on their activation input (one pair per tensor, shared by all
-// INT8 consumers), the placement ONNX Runtime and TensorRT fuse into integer kernels.
+// QDQ rewrite: INT8 layers get int8 per-channel weights behind DequantizeLinear, an int32 bias (where the
+// target quantizes biases), and QuantizeLinear/DequantizeLinear pairs where the target's placement
+// (placement.h) puts them: one pair per tensor, shared by its quantized readers.
 #pragma once
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "graph/graph.h"
 #include "quant/params.h"
+#include "quant/placement.h"
 #include "quant/plan.h"
+#include "quant/target.h"
 
 namespace hq::quant {
 
@@ -18,6 +21,10 @@ struct QdqOptions {
     // 7-bit weights ([-63, 63]): avoids the int16 saturation of u8*s8 pair sums (VPMADDUBSW) in
     // ONNX Runtime's x86 CPU kernels without VNNI, as ORT's own reduce_range option does.
     bool reduce_range = false;
+    // The engine the model is for: where Q/DQ goes (placement.h). Default: generic (inputs of weighted
+    // layers only).
+    Target target = find_target("generic");
+    std::set<std::string> skip;  // nodes left alone (an FP16 region)
 };
 
 struct QuantizedLayer {
@@ -31,10 +38,11 @@ struct QuantizedLayer {
 struct QdqReport {
     std::vector<QuantizedLayer> layers;              // in graph order
     std::map<std::string, ActParams> activations;    // quantized tensor -> params
+    Placement placement;                             // where the pairs went and what the engine runs
 };
 
-// Rewrites every layer the plan marks INT8. `ranges` maps activation tensors to their calibrated
-// [lo, hi]; a missing range is an hq::Error naming the tensor. Needs ai.onnx opset >= 13.
+// Rewrites every layer the plan marks INT8, placing Q/DQ for opt.target. `ranges` maps activation tensors to
+// their calibrated [lo, hi]; a missing range is an hq::Error naming the tensor. Needs ai.onnx opset >= 13.
 QdqReport rewrite_qdq(graph::Model& m, const Plan& plan, const std::map<std::string, std::pair<float, float>>& ranges,
                       const QdqOptions& opt);
 

@@ -12,6 +12,10 @@ namespace hq::report {
 
 using json = nlohmann::ordered_json;
 
+static bool k_kept(const std::map<std::string, std::string>& kept, const quant::LayerPlan& l) {
+    return kept.count(l.node) != 0;
+}
+
 static json layer_json(const quant::LayerPlan& l, const quant::QdqReport& q,
                        const std::map<std::string, std::string>& kept) {
     json j{{"node", l.node}, {"op_type", l.op_type}, {"precision", quant::precision_name(l.precision)}};
@@ -22,6 +26,11 @@ static json layer_json(const quant::LayerPlan& l, const quant::QdqReport& q,
         j["precision"] = "fp32";
         j["reason"] = "kept FP32: " + k->second;
     }
+    // What the target engine runs it as (INT8 layers: from the placement; float layers: the float op).
+    auto kit = q.placement.kernel.find(l.node);
+    j["engine_kernel"] = kit != q.placement.kernel.end() && l.precision == quant::Precision::Int8 && !k_kept(kept, l)
+                             ? kit->second
+                             : l.op_type + " (" + (k != kept.end() ? std::string("fp32") : quant::precision_name(l.precision)) + ")";
     for (const auto& ql : q.layers) {
         if (ql.node != l.node) continue;
         j["input"] = ql.activation;
@@ -52,6 +61,8 @@ std::string quantize_json(const QuantizeSummary& s, const calib::AccuracySummary
     j["precision"] = s.precision;
     j["activation_type"] = s.activation_type;
     j["per_channel"] = s.per_channel;
+    j["target"] = s.target;
+    j["engine"] = s.engine;
     j["calibration"] = {{"method", s.method}, {"samples", s.calibration_samples}};
     j["opset"] = {{"input", s.opset_in}, {"output", s.opset_out}};
     j["size_bytes"] = {{"input", s.bytes_in}, {"output", s.bytes_out},
@@ -64,7 +75,19 @@ std::string quantize_json(const QuantizeSummary& s, const calib::AccuracySummary
         layers.push_back(lj);
     }
     j["precision_counts"] = counts;
+    // What the engine will run: per kernel, over weighted layers and the other quantized nodes.
+    std::map<std::string, int> kernels;
+    for (const auto& l : layers) kernels[l["engine_kernel"].get<std::string>()]++;
+    json others = json::array();
+    for (const auto& pn : s.qdq.placement.nodes) {
+        if (pn.role == "weighted") continue;
+        kernels[pn.kernel]++;
+        others.push_back({{"node", pn.node}, {"op_type", pn.op_type}, {"role", pn.role}, {"engine_kernel", pn.kernel}});
+    }
+    j["engine_kernel_counts"] = kernels;
     j["layers"] = layers;
+    j["quantized_nodes"] = others;
+    j["qdq_pairs"] = s.qdq.placement.pairs.size();
     j["notes"] = s.notes;
     if (accuracy) j["accuracy"] = json::parse(accuracy_json(*accuracy));
     return j.dump(2) + "\n";
@@ -82,9 +105,12 @@ std::string quantize_markdown(const QuantizeSummary& s, const calib::AccuracySum
                   s.bytes_out / 1024.0, s.bytes_in ? (double)s.bytes_out / s.bytes_in : 0.0, (long long)s.opset_in,
                   (long long)s.opset_out);
     md += buf;
+    md += "Target **" + s.target + "** (" + s.engine + ").\n\n";
     md += "| precision | layers |\n|---|---|\n";
     for (auto& [k, v] : j["precision_counts"].items()) md += "| " + k + " | " + std::to_string(v.get<int>()) + " |\n";
-    md += "\n| layer | op | precision | sensitivity (dB) | reason |\n|---|---|---|---|---|\n";
+    md += "\n| " + s.engine + " runs | nodes |\n|---|---|\n";
+    for (auto& [k, v] : j["engine_kernel_counts"].items()) md += "| " + k + " | " + std::to_string(v.get<int>()) + " |\n";
+    md += "\n| layer | op | precision | runs as | sensitivity (dB) | reason |\n|---|---|---|---|---|---|\n";
     for (const auto& l : j["layers"]) {
         std::string sens = l["sensitivity_db"].is_null() ? "-" : [&] {
             char b[32];
@@ -92,7 +118,8 @@ std::string quantize_markdown(const QuantizeSummary& s, const calib::AccuracySum
             return std::string(b);
         }();
         md += "| `" + l["node"].get<std::string>() + "` | " + l["op_type"].get<std::string>() + " | " +
-              l["precision"].get<std::string>() + " | " + sens + " | " + l["reason"].get<std::string>() + " |\n";
+              l["precision"].get<std::string>() + " | " + l["engine_kernel"].get<std::string>() + " | " + sens + " | " +
+              l["reason"].get<std::string>() + " |\n";
     }
     for (const auto& n : s.notes) md += "\n> " + n + "\n";
     if (accuracy) md += "\n" + accuracy_markdown(*accuracy);

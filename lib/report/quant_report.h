@@ -13,7 +13,7 @@
 namespace hq::report {
 
 struct QuantizeSummary {
-    std::string model, output, command, method, precision, activation_type;
+    std::string model, output, command, method, precision, activation_type, target, engine;
     bool per_channel = true;
     uint64_t calibration_samples = 0;
     int64_t opset_in = 0, opset_out = 0;
