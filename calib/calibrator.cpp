@@ -8,6 +8,8 @@
 #include <mutex>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 #include "core/error.h"
 #include "core/progress.h"
 #include "quant/qdq_ops.h"
@@ -97,6 +99,14 @@ struct SharedRun {
     std::mutex mu;  // guards progress and the errors
     Progress progress;
     std::map<int64_t, std::exception_ptr> errors;  // by sample index: the first sample's error is reported
+    // By sample index (reported in sample order after the run): its name and digest, and its inputs that held
+    // NaN/Inf values with the files they came from.
+    struct SampleSeen {
+        std::string name, digest;
+        std::vector<std::pair<std::string, std::string>> nonfinite_files;  // (input, file)
+        std::vector<CalibrationTable::NonFiniteInput> nonfinite;
+    };
+    std::map<int64_t, SampleSeen> seen;
 
     SharedRun(const DataSource& d, const std::map<std::string, bool>& wb, int64_t count)
         : data(d), with_bins(wb), n(count), progress("calibrate", count) {}
@@ -143,13 +153,22 @@ void run_shard(const exec::Executor& ex, SharedRun& run, Shard& shard) {
     for (int64_t i; !run.stop && (i = run.next++) < run.n;) {
         try {
             Sample s = run.data.load((size_t)i);
-            for (const auto& [name, t] : s.inputs) observe(name, t, false);  // graph inputs: host only
+            SharedRun::SampleSeen seen{s.name, run.data.digest((size_t)i), {}, {}};
+            for (const auto& [name, t] : s.inputs) {
+                observe(name, t, false);  // graph inputs: host only
+                const NonFinite nf = count_nonfinite(t);
+                if (!nf.total()) continue;
+                seen.nonfinite.push_back({s.name, name, nf.nan, nf.inf});
+                seen.nonfinite_files.emplace_back(name, s.files.count(name) ? s.files.at(name) : s.name);
+            }
             try {
                 ex.run(s.inputs, obs);
             } catch (const Error& e) {
                 throw Error("sample '" + s.name + "': " + e.what(), e.kind());
             }
             queue.flush();
+            std::lock_guard<std::mutex> lk(run.mu);
+            run.seen.emplace(i, std::move(seen));
         } catch (...) {
             std::lock_guard<std::mutex> lk(run.mu);
             run.errors.emplace(i, std::current_exception());
@@ -222,6 +241,26 @@ CalibrationTable calibrate(const std::vector<const exec::Executor*>& executors, 
     // Tensors never seen as float32 (shape/int tensors) are not part of the table.
     for (auto& [name, h] : hists)
         if (h.count() || h.nan_count() || h.inf_count()) table.tensors[name] = std::move(h);
+    // NaN/Inf: one warning per sample file that held them (not one per tensor they reached), then one line.
+    size_t bad_samples = 0;
+    for (auto& [i, seen] : run.seen) {
+        table.sample_digests.emplace_back(seen.name, seen.digest);
+        bad_samples += !seen.nonfinite.empty();
+        for (size_t k = 0; k < seen.nonfinite.size(); ++k)
+            spdlog::warn("{}: input '{}' holds {} NaN and {} Inf values (excluded from the ranges)",
+                         seen.nonfinite_files[k].second, seen.nonfinite_files[k].first, seen.nonfinite[k].nan,
+                         seen.nonfinite[k].inf);
+        table.nonfinite_inputs.insert(table.nonfinite_inputs.end(), seen.nonfinite.begin(), seen.nonfinite.end());
+    }
+    table.sort_samples();
+    if (const size_t bad_tensors = table.nonfinite_tensors(); bad_tensors || bad_samples) {
+        const std::string where =
+            bad_samples ? fmt::format("{} of {} samples had NaN/Inf inputs", bad_samples, n)
+                        : std::string("no sample input had NaN/Inf, they arose inside the model");
+        spdlog::warn("{}; {} tensors saw NaN/Inf values, excluded from their ranges (per-tensor counts in the "
+                     "calibration table)",
+                     where, bad_tensors);
+    }
     return table;
 }
 

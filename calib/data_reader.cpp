@@ -9,6 +9,7 @@
 
 #include "core/fileio.h"
 #include "core/half.h"
+#include "core/hash.h"
 #include "core/npy.h"
 #include "onnx_io/onnx_io.h"
 
@@ -362,8 +363,37 @@ Sample DataSource::load(size_t i) const {
         t = fit_dtype(t, in, path);
         check_shape(t, in, path);
         s.inputs[in.name] = std::move(t);
+        s.files[in.name] = path;
     }
     return s;
+}
+
+std::string DataSource::digest(size_t i) const {
+    HQ_ASSERT(i < entries_.size(), "sample ", i, " of ", entries_.size());
+    uint64_t h = kFnv1a64Offset;
+    for (const auto& [input, path] : entries_[i].files) {
+        const std::string bytes = read_file(path);
+        h = fnv1a64(bytes.data(), bytes.size(), h);
+    }
+    return hex64(h);
+}
+
+NonFinite count_nonfinite(const Tensor& t) {
+    NonFinite r;
+    auto add = [&](double v) {
+        if (std::isnan(v)) ++r.nan;
+        else if (std::isinf(v)) ++r.inf;
+    };
+    if (t.dtype() == DType::F32) {
+        const float* p = t.data<float>();
+        for (int64_t k = 0; k < t.numel(); ++k) add(p[k]);
+    } else if (t.dtype() == DType::F64) {
+        const double* p = t.data<double>();
+        for (int64_t k = 0; k < t.numel(); ++k) add(p[k]);
+    } else if (t.dtype() == DType::F16) {
+        for (float v : t.to_f32()) add(v);
+    }
+    return r;
 }
 
 }  // namespace hq::calib

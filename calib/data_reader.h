@@ -47,7 +47,15 @@ Tensor read_image(const std::string& path, const graph::ValueInfo& input, const 
 struct Sample {
     std::string name;                      // sample name (file or folder name without extension)
     std::map<std::string, Tensor> inputs;  // model input name -> tensor
+    std::map<std::string, std::string> files;  // model input name -> the file it was read from
 };
+
+// Number of NaN and of +-Inf values in a float tensor (0 for other dtypes).
+struct NonFinite {
+    uint64_t nan = 0, inf = 0;
+    uint64_t total() const { return nan + inf; }
+};
+NonFinite count_nonfinite(const Tensor& t);
 
 class DataSource {
 public:
@@ -59,6 +67,10 @@ public:
     // Reads sample i. A tensor whose dtype or shape does not fit its model input is an error naming
     // the file and the input.
     Sample load(size_t i) const;
+    // Identity of sample i: FNV-1a 64 over the bytes of its files in model-input order, as 16 hex
+    // digits (the raw files, before decoding or preprocessing). Calibration tables record it so that a
+    // merge of overlapping shards is caught.
+    std::string digest(size_t i) const;
 
 private:
     struct Entry {

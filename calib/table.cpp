@@ -2,10 +2,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include <cstdio>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 #include "core/error.h"
 #include "core/fileio.h"
+#include "core/hash.h"
 
 namespace hq::calib {
 
@@ -13,14 +16,7 @@ using json = nlohmann::ordered_json;
 
 std::string model_fingerprint(const std::string& model_path) {
     std::string bytes = read_file(model_path);
-    uint64_t h = 1469598103934665603ULL;
-    for (unsigned char c : bytes) {
-        h ^= c;
-        h *= 1099511628211ULL;
-    }
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)h);
-    return buf;
+    return hex64(fnv1a64(bytes.data(), bytes.size()));
 }
 
 void CalibrationTable::merge(const CalibrationTable& o, const std::string& label) {
@@ -28,6 +24,56 @@ void CalibrationTable::merge(const CalibrationTable& o, const std::string& label
              o.fingerprint, " vs ", fingerprint, ")");
     samples += o.samples;
     for (const auto& [name, h] : o.tensors) tensors[name].merge(h);
+    sample_digests.insert(sample_digests.end(), o.sample_digests.begin(), o.sample_digests.end());
+    nonfinite_inputs.insert(nonfinite_inputs.end(), o.nonfinite_inputs.begin(), o.nonfinite_inputs.end());
+    sort_samples();
+}
+
+void CalibrationTable::sort_samples() {
+    std::sort(sample_digests.begin(), sample_digests.end());
+    std::sort(nonfinite_inputs.begin(), nonfinite_inputs.end());
+}
+
+size_t CalibrationTable::nonfinite_tensors() const {
+    size_t n = 0;
+    for (const auto& [name, h] : tensors) n += h.nan_count() || h.inf_count();
+    return n;
+}
+
+CalibrationTable merge_tables(const std::vector<std::string>& paths, std::optional<Method> method,
+                              std::optional<double> percentile) {
+    HQ_CHECK(!paths.empty(), "calibrate --merge: no tables given");
+    std::vector<CalibrationTable> tables;
+    for (const auto& p : paths) tables.push_back(CalibrationTable::read(p));
+    // The method: as asked, else the one every input was made with.
+    for (size_t i = 1; i < tables.size() && !method; ++i)
+        HQ_CHECK(tables[i].method == tables[0].method, paths[0], " (method ", method_name(tables[0].method), ") and ",
+                 paths[i], " (method ", method_name(tables[i].method),
+                 ") were made with different range methods: give --method to choose the merged table's");
+    for (size_t i = 1; i < tables.size() && !percentile; ++i)
+        HQ_CHECK(tables[i].percentile == tables[0].percentile, paths[0], " (percentile ", tables[0].percentile,
+                 ") and ", paths[i], " (percentile ", tables[i].percentile,
+                 ") were made with different percentiles: give --percentile to choose the merged table's");
+    // Every sample may be counted once: a digest in two tables is refused, naming the sample and both tables.
+    std::map<std::string, std::pair<std::string, size_t>> seen;  // digest -> (sample name, table index)
+    for (size_t i = 0; i < tables.size(); ++i) {
+        if (tables[i].sample_digests.empty() && tables[i].samples > 0)
+            spdlog::warn("{}: records no sample digests (made by an older hyquant): its overlap with the other tables "
+                         "cannot be checked",
+                         paths[i]);
+        for (const auto& [name, digest] : tables[i].sample_digests) {
+            auto [it, fresh] = seen.emplace(digest, std::make_pair(name, i));
+            if (fresh || it->second.second == i) continue;  // identical files within one run are its own data
+            HQ_FAIL("sample '", name, "' of ", paths[i], " is also in ", paths[it->second.second], " (as '",
+                    it->second.first, "', digest ", digest,
+                    "): the tables overlap, merging them would count that sample twice");
+        }
+    }
+    CalibrationTable t = std::move(tables[0]);
+    for (size_t i = 1; i < tables.size(); ++i) t.merge(tables[i], paths[i]);
+    if (method) t.method = *method;
+    if (percentile) t.percentile = *percentile;
+    return t;
 }
 
 static json range_json(const Range& r) { return json::array({r.lo, r.hi}); }
@@ -42,6 +88,18 @@ std::string CalibrationTable::to_json() const {
     j["method"] = method_name(method);
     j["percentile"] = percentile;
     j["histogram_bins"] = Histogram::kBins;
+    // [sample name, FNV-1a 64 of its file bytes] per sample seen; absent in tables of older versions.
+    if (!sample_digests.empty()) {
+        json d = json::array();
+        for (const auto& [name, digest] : sample_digests) d.push_back(json::array({name, digest}));
+        j["sample_digests"] = d;
+    }
+    // [sample, input, NaN count, Inf count] per sample input that held non-finite values; absent when none did.
+    if (!nonfinite_inputs.empty()) {
+        json d = json::array();
+        for (const auto& f : nonfinite_inputs) d.push_back(json::array({f.sample, f.input, f.nan, f.inf}));
+        j["nonfinite_inputs"] = d;
+    }
     // One line per tensor: readable in a diff, and compact (histograms are long arrays).
     std::string out = "{\n";
     for (auto it = j.begin(); it != j.end(); ++it) out += "  " + json(it.key()).dump() + ": " + it.value().dump() + ",\n";
@@ -96,6 +154,14 @@ CalibrationTable CalibrationTable::read(const std::string& path) {
         t.percentile = j.at("percentile").get<double>();
         HQ_CHECK(j.at("histogram_bins").get<int>() == Histogram::kBins, path, ": histogram bins differ from ",
                  Histogram::kBins);
+        if (j.contains("sample_digests"))
+            for (const auto& d : j.at("sample_digests"))
+                t.sample_digests.emplace_back(d.at(0).get<std::string>(), d.at(1).get<std::string>());
+        if (j.contains("nonfinite_inputs"))
+            for (const auto& d : j.at("nonfinite_inputs"))
+                t.nonfinite_inputs.push_back({d.at(0).get<std::string>(), d.at(1).get<std::string>(),
+                                              d.at(2).get<uint64_t>(), d.at(3).get<uint64_t>()});
+        t.sort_samples();
         for (const auto& [name, tj] : j.at("tensors").items()) {
             uint64_t nan = tj.at("nan").get<uint64_t>(), inf = tj.at("inf").get<uint64_t>();
             if (!tj.contains("histogram")) {  // min/max only (or nothing finite seen)

@@ -10,6 +10,34 @@
 
 namespace hq::app {
 
+namespace {
+
+// The summary of a written table: the last line on stderr, and with --json the same as JSON on stdout.
+void summarize(const calib::CalibrationTable& t, const std::string& out, const std::vector<std::string>& merged,
+               bool as_json) {
+    size_t histograms = 0;
+    for (const auto& [name, h] : t.tensors) histograms += h.has_bins();
+    size_t bad_samples = 0;
+    for (size_t k = 0; k < t.nonfinite_inputs.size(); ++k)
+        bad_samples += k == 0 || t.nonfinite_inputs[k].sample != t.nonfinite_inputs[k - 1].sample;
+    const std::string what = merged.empty() ? "calibrated" : fmt::format("merged {} table{}:", merged.size(), merged.size() == 1 ? "" : "s");
+    spdlog::info("{} {} tensors ({} with histograms) over {} samples, method {}; wrote {}", what, t.tensors.size(),
+                 histograms, t.samples, calib::method_name(t.method), out);
+    if (!as_json) return;
+    Json j{{"command", "calibrate"}, {"output", out}, {"model", t.model}};
+    if (!merged.empty()) j["merged"] = merged;
+    j["samples"] = t.samples;
+    j["samples_identified"] = t.sample_digests.size();
+    j["tensors"] = t.tensors.size();
+    j["histograms"] = histograms;
+    j["method"] = calib::method_name(t.method);
+    j["percentile"] = t.percentile;
+    j["nonfinite"] = Json{{"samples", bad_samples}, {"tensors", t.nonfinite_tensors()}};
+    print_json(j);
+}
+
+}  // namespace
+
 void add_calibrate(CLI::App& app, Action& action) {
     auto* cmd = app.add_subcommand("calibrate", "Observe activation ranges over a data folder; write TABLE.json");
     struct Opts {
@@ -17,32 +45,39 @@ void add_calibrate(CLI::App& app, Action& action) {
         double percentile = 99.99;
         int64_t samples = 0;
         std::vector<std::string> merge;
+        bool json = false;
         RunOptions run;
     };
     auto o = std::make_shared<Opts>();
     cmd->add_option("MODEL", o->model, "ONNX model file");
     cmd->add_option("--data", o->data, "Data folder (see README)");
     cmd->add_option("-o,--output", o->out, "Calibration table to write (JSON)")->required();
-    cmd->add_option("--method", o->method, "Range method marked as chosen (default minmax): minmax|percentile|entropy|mse (all are stored)");
-    cmd->add_option("--percentile", o->percentile, "Percentile for --method percentile (default 99.99)");
+    auto* method_opt = cmd->add_option(
+        "--method", o->method,
+        "Range method marked as chosen: minmax|percentile|entropy|mse (all are stored; default minmax, with "
+        "--merge the inputs' method)");
+    auto* percentile_opt =
+        cmd->add_option("--percentile", o->percentile, "Percentile for --method percentile (default 99.99)");
     cmd->add_option("--samples", o->samples, "Use at most N samples (default: all)")->check(CLI::NonNegativeNumber);
-    cmd->add_option("--merge", o->merge, "Merge these tables (of data shards of one model) instead of calibrating");
+    cmd->add_option("--merge", o->merge,
+                    "Merge these tables (of disjoint data shards of one model) instead of calibrating");
+    cmd->add_flag("--json", o->json, "Also print the summary as JSON on stdout");
     add_run_options(cmd, o->run);
-    cmd->callback([&action, o] {
-        action = [o] {
+    cmd->callback([&action, o, method_opt, percentile_opt] {
+        // Whether --method / --percentile were given (a merge keeps the inputs' otherwise).
+        const bool method_given = method_opt->count() > 0, percentile_given = percentile_opt->count() > 0;
+        action = [o, method_given, percentile_given] {
             calib::Method method = calib::parse_method(o->method);
             HQ_CHECK(o->percentile > 50 && o->percentile <= 100, "--percentile ", o->percentile,
                      ": expected a value in (50, 100]");
             check_writable(o->out);
             if (!o->merge.empty()) {
                 HQ_CHECK(o->model.empty() && o->data.empty(), "calibrate --merge takes tables only, not MODEL or --data");
-                calib::CalibrationTable t = calib::CalibrationTable::read(o->merge[0]);
-                for (size_t i = 1; i < o->merge.size(); ++i) t.merge(calib::CalibrationTable::read(o->merge[i]), o->merge[i]);
-                t.method = method;
-                t.percentile = o->percentile;
+                calib::CalibrationTable t = calib::merge_tables(
+                    o->merge, method_given ? std::optional<calib::Method>(method) : std::nullopt,
+                    percentile_given ? std::optional<double>(o->percentile) : std::nullopt);
                 t.write(o->out);
-                spdlog::info("merged {} tables ({} samples, {} tensors) into {}", o->merge.size(), t.samples,
-                             t.tensors.size(), o->out);
+                summarize(t, o->out, o->merge, o->json);
                 return 0;
             }
             HQ_CHECK(!o->model.empty(), "calibrate: MODEL is required (or --merge)");
@@ -58,21 +93,13 @@ void add_calibrate(CLI::App& app, Action& action) {
             co.method = method;
             co.percentile = o->percentile;
             co.max_samples = o->samples;
+            // NaN/Inf in the data are reported by calibrate() itself: one line per sample file, one summary.
             calib::CalibrationTable t = calib::calibrate(m, backends, data, co);
             log_backend_summary(backends);
             t.model = o->model;
             t.fingerprint = calib::model_fingerprint(o->model);
-            uint64_t nan = 0, inf = 0;
-            for (const auto& [name, h] : t.tensors) {
-                nan += h.nan_count();
-                inf += h.inf_count();
-                if (h.nan_count() || h.inf_count())
-                    spdlog::warn("tensor '{}': {} NaN and {} Inf values seen (excluded from its range)", name,
-                                 h.nan_count(), h.inf_count());
-            }
             t.write(o->out);
-            spdlog::info("calibrated {} tensors over {} samples ({}); wrote {}", t.tensors.size(), t.samples,
-                         calib::method_name(method), o->out);
+            summarize(t, o->out, {}, o->json);
             return 0;
         };
     });

@@ -1,6 +1,7 @@
 // Subcommand registration: each file adds one subcommand to the CLI and sets the action to run.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <functional>
 #include <map>
 #include <string>
@@ -20,6 +21,21 @@ void add_calibrate(CLI::App& app, Action& action);
 void add_quantize(CLI::App& app, Action& action);
 void add_evaluate(CLI::App& app, Action& action);
 void add_prune(CLI::App& app, Action& action);
+
+// Every command ends with a one-to-three-line summary of what it wrote and found (info, on stderr); with
+// --json the same summary as one JSON object on stdout, printed by print_json (keys in insertion order,
+// always "command" first).
+using Json = nlohmann::ordered_json;
+void print_json(const Json& summary);
+// "a, b, c"
+std::string join_list(const std::vector<std::string>& items);
+
+// One clause for a summary line: label accuracy of both models and the drop when labels were given, else the
+// first classifier output's top-1 agreement, else the worst output SQNR.
+std::string accuracy_clause(const calib::AccuracySummary& s);
+// The machine-readable version: samples, outputs[{name, cosine, sqnr_db, max_abs, mean_abs, top1_agreement}],
+// accuracy{reference, candidate, drop_points} (null without labels), budget{metric, drop, max_drop, ok}.
+Json accuracy_summary_json(const calib::AccuracySummary& s);
 
 // Logs per-output metrics, accuracies and the worst layers of an evaluation.
 void print_accuracy(const calib::AccuracySummary& s);

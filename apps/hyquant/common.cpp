@@ -1,5 +1,7 @@
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
+
 #include "apps/hyquant/commands.h"
 #include "core/error.h"
 #include "exec/cpu/cpu_backend.h"
@@ -18,6 +20,55 @@ void set_command_line(int argc, char** argv) {
     }
 }
 std::string command_line() { return g_cmdline; }
+
+void print_json(const Json& summary) {
+    std::string s = summary.dump(2) + "\n";
+    std::fwrite(s.data(), 1, s.size(), stdout);
+    std::fflush(stdout);
+}
+
+std::string join_list(const std::vector<std::string>& items) {
+    std::string r;
+    for (const auto& s : items) r += (r.empty() ? "" : ", ") + s;
+    return r;
+}
+
+std::string accuracy_clause(const calib::AccuracySummary& s) {
+    if (s.reference_accuracy && s.candidate_accuracy)
+        return fmt::format("accuracy {:.2f}% -> {:.2f}% (drop {:.2f} points)", *s.reference_accuracy,
+                           *s.candidate_accuracy, *s.reference_accuracy - *s.candidate_accuracy);
+    for (const auto& o : s.outputs)
+        if (o.top1_agreement) return fmt::format("top-1 agreement {:.2f}% (output '{}')", *o.top1_agreement, o.name);
+    const calib::OutputMetrics* worst = nullptr;
+    for (const auto& o : s.outputs)
+        if (!worst || o.sqnr_db < worst->sqnr_db) worst = &o;
+    return worst ? fmt::format("output SQNR {:.1f} dB (worst: '{}')", worst->sqnr_db, worst->name)
+                 : std::string("no outputs compared");
+}
+
+Json accuracy_summary_json(const calib::AccuracySummary& s) {
+    Json j;
+    j["samples"] = s.samples;
+    Json outs = Json::array();
+    for (const auto& o : s.outputs)
+        outs.push_back(Json{{"name", o.name},
+                            {"cosine", o.cosine},
+                            {"sqnr_db", o.sqnr_db},
+                            {"max_abs", o.max_abs},
+                            {"mean_abs", o.mean_abs},
+                            {"top1_agreement", o.top1_agreement ? Json(*o.top1_agreement) : Json(nullptr)}});
+    j["outputs"] = outs;
+    j["accuracy"] = s.reference_accuracy && s.candidate_accuracy
+                        ? Json{{"reference", *s.reference_accuracy},
+                               {"candidate", *s.candidate_accuracy},
+                               {"drop_points", *s.reference_accuracy - *s.candidate_accuracy}}
+                        : Json(nullptr);
+    j["budget"] = Json{{"metric", s.budget_metric},
+                       {"drop", s.drop ? Json(*s.drop) : Json(nullptr)},
+                       {"max_drop", s.max_drop ? Json(*s.max_drop) : Json(nullptr)},
+                       {"ok", s.budget_ok}};
+    return j;
+}
 
 std::pair<std::string, Shape> parse_shape_arg(const std::string& s) {
     auto eq = s.rfind('=');

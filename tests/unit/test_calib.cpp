@@ -1,4 +1,4 @@
-// Calibration statistics: range methods on known distributions, NaN/Inf, exact order-free merging.
+// Calibration statistics: range methods on known distributions, NaN/Inf, exact order-free merging, table merges.
 #include <catch2/catch.hpp>
 #include <algorithm>
 #include <cmath>
@@ -8,6 +8,7 @@
 #include "calib/histogram.h"
 #include "calib/table.h"
 #include "core/error.h"
+#include "core/fileio.h"
 
 using namespace hq;
 using namespace hq::calib;
@@ -163,4 +164,107 @@ TEST_CASE("calibration table JSON round trip and fingerprint check on merge", "[
     other.fingerprint = "ffffffffffffffff";
     CHECK_THROWS_WITH(r.merge(other, "other.json"), Catch::Contains("another model"));
     std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+// A table of `kind` data under `dir`/`file`, made with `method`, that saw the given (name, digest) samples.
+std::string write_shard(const std::filesystem::path& dir, const std::string& file, Method method, uint32_t seed,
+                        std::vector<std::pair<std::string, std::string>> digests) {
+    CalibrationTable t;
+    t.model = "m.onnx";
+    t.fingerprint = "0123456789abcdef";
+    t.samples = digests.empty() ? 2 : digests.size();
+    t.method = method;
+    t.tensors["a"] = hist_of(sample("gauss", 5000, seed));
+    t.sample_digests = std::move(digests);
+    t.sort_samples();
+    std::string path = (dir / file).string();
+    t.write(path);
+    return path;
+}
+
+struct TempDir {
+    std::filesystem::path path;
+    explicit TempDir(const std::string& tag)
+        : path(std::filesystem::temp_directory_path() / ("hq_" + tag + "_" + std::to_string(::getpid()))) {
+        std::filesystem::create_directories(path);
+    }
+    ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+}  // namespace
+
+TEST_CASE("merge_tables keeps the method the inputs agree on; disagreeing methods need --method", "[calib]") {
+    TempDir dir("merge_method");
+    auto a = write_shard(dir.path, "a.json", Method::Entropy, 1, {{"s0", "00000000000000a0"}});
+    auto b = write_shard(dir.path, "b.json", Method::Entropy, 2, {{"s1", "00000000000000b1"}});
+    auto c = write_shard(dir.path, "c.json", Method::Mse, 3, {{"s2", "00000000000000c2"}});
+    CalibrationTable ab = merge_tables({a, b}, std::nullopt, std::nullopt);
+    CHECK(ab.method == Method::Entropy);  // was minmax (the default) before
+    CHECK(ab.samples == 2);
+    CHECK(merge_tables({a, b}, Method::Percentile, 99.9).method == Method::Percentile);
+    try {
+        merge_tables({a, b, c}, std::nullopt, std::nullopt);
+        FAIL("disagreeing methods merged");
+    } catch (const Error& e) {
+        const std::string msg = e.what();
+        CHECK(e.exit_code() == 2);
+        CHECK_THAT(msg, Catch::Contains(a) && Catch::Contains("entropy") && Catch::Contains(c) &&
+                            Catch::Contains("mse") && Catch::Contains("--method"));
+    }
+    CHECK(merge_tables({a, b, c}, Method::Mse, std::nullopt).method == Method::Mse);
+}
+
+TEST_CASE("merge_tables refuses shards that share a sample, naming it and both tables", "[calib]") {
+    TempDir dir("merge_overlap");
+    auto a = write_shard(dir.path, "a.json", Method::MinMax, 1, {{"img_000", "1111111111111111"}, {"img_001", "2222"}});
+    auto b = write_shard(dir.path, "b.json", Method::MinMax, 2, {{"img_002", "3333"}});
+    auto c = write_shard(dir.path, "c.json", Method::MinMax, 3, {{"copy_of_001", "2222"}});
+    // The same shard twice.
+    try {
+        merge_tables({a, b, a}, std::nullopt, std::nullopt);
+        FAIL("the same shard merged twice");
+    } catch (const Error& e) {
+        const std::string msg = e.what();
+        CHECK(e.exit_code() == 2);
+        CHECK_THAT(msg, Catch::Contains("'img_000'") && Catch::Contains("overlap"));
+    }
+    // Another file with the same bytes, under another name.
+    try {
+        merge_tables({a, b, c}, std::nullopt, std::nullopt);
+        FAIL("overlapping shards merged");
+    } catch (const Error& e) {
+        const std::string msg = e.what();
+        CHECK_THAT(msg, Catch::Contains("'copy_of_001'") && Catch::Contains("'img_001'") && Catch::Contains(a) &&
+                            Catch::Contains(c));
+    }
+    // Disjoint shards: the union of their samples, sorted, whatever the order of the inputs.
+    CalibrationTable ab = merge_tables({b, a}, std::nullopt, std::nullopt);
+    REQUIRE(ab.sample_digests.size() == 3);
+    CHECK(ab.sample_digests[0].first == "img_000");
+    CHECK(ab.sample_digests[2].first == "img_002");
+    CHECK(ab.to_json() == merge_tables({a, b}, std::nullopt, std::nullopt).to_json());
+    CalibrationTable r = CalibrationTable::read(dir.path.string() + "/a.json");
+    CHECK(r.sample_digests == std::vector<std::pair<std::string, std::string>>{{"img_000", "1111111111111111"},
+                                                                               {"img_001", "2222"}});
+}
+
+TEST_CASE("a table without sample digests (older hyquant) still reads and merges", "[calib]") {
+    TempDir dir("merge_old");
+    auto old_table = write_shard(dir.path, "old.json", Method::Entropy, 1, {});
+    {
+        std::string text = read_file(old_table);
+        REQUIRE(text.find("sample_digests") == std::string::npos);  // the old format: no such key
+    }
+    auto fresh = write_shard(dir.path, "new.json", Method::Entropy, 2, {{"s0", "00000000000000a0"}});
+    CalibrationTable r = CalibrationTable::read(old_table);
+    CHECK(r.sample_digests.empty());
+    CHECK(r.samples == 2);
+    CalibrationTable m = merge_tables({old_table, fresh}, std::nullopt, std::nullopt);
+    CHECK(m.samples == 3);
+    CHECK(m.method == Method::Entropy);
+    CHECK(m.sample_digests.size() == 1);
+    // Without digests nothing can be checked: the old table merges with itself (as before).
+    CHECK_NOTHROW(merge_tables({old_table, old_table}, std::nullopt, std::nullopt));
 }
