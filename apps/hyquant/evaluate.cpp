@@ -32,6 +32,7 @@ void add_evaluate(CLI::App& app, Action& action) {
         std::optional<double> max_drop;
         int64_t layer_samples = 8, samples = 0;
         std::vector<std::string> reports;
+        bool json = false;
         RunOptions run;
     };
     auto o = std::make_shared<Opts>();
@@ -43,6 +44,7 @@ void add_evaluate(CLI::App& app, Action& action) {
     cmd->add_option("--layer-samples", o->layer_samples, "Samples used for the layer-wise comparison (default 8)");
     cmd->add_option("--samples", o->samples, "Evaluate at most N samples");
     cmd->add_option("--report", o->reports, "Write a report: R.json, R.md or R.html; repeatable");
+    cmd->add_flag("--json", o->json, "Also print the summary as JSON on stdout");
     add_run_options(cmd, o->run);
     cmd->callback([&action, o] {
         action = [o] {
@@ -73,6 +75,20 @@ void add_evaluate(CLI::App& app, Action& action) {
             s.budget_ok = !o->max_drop || drop <= *o->max_drop + 1e-9;
             print_accuracy(s);
             if (!o->reports.empty()) report::write_accuracy_reports(s, o->reports);
+            // Summary: what was compared and found, the budget's verdict, the reports written.
+            std::string budget;
+            if (o->max_drop)
+                budget = fmt::format("; {} {:.2f} {} --max-drop {:.2f}", s.budget_metric, drop, s.budget_ok ? "<=" : ">",
+                                     *o->max_drop);
+            spdlog::info("evaluated {} against {} on {} samples: {}{}", o->candidate, o->reference, s.samples,
+                         accuracy_clause(s), budget);
+            if (!o->reports.empty()) spdlog::info("wrote {}", join_list(o->reports));
+            if (o->json) {
+                Json j{{"command", "evaluate"}, {"reference", o->reference}, {"candidate", o->candidate}};
+                j.update(accuracy_summary_json(s));
+                j["reports"] = o->reports;
+                print_json(j);
+            }
             if (!s.budget_ok) {
                 spdlog::error("accuracy budget broken: {} is {:.2f} > --max-drop {:.2f}", s.budget_metric, drop,
                               *o->max_drop);

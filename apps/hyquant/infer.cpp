@@ -87,16 +87,18 @@ void add_infer(CLI::App& app, Action& action) {
     auto* cmd = app.add_subcommand("infer", "Run a model over a data folder; write each output as .npy");
     struct Opts {
         std::string model, data, out, save_inputs;
-        bool overwrite = false;
+        bool overwrite = false, json = false;
         RunOptions run;
     };
     auto o = std::make_shared<Opts>();
     cmd->add_option("MODEL", o->model, "ONNX model file")->required();
-    cmd->add_option("--data", o->data, "Data folder (see README: .npy, sub-folders, .pb, images)")->required();
+    cmd->add_option("--data", o->data,
+                    "Data folder (see README: .npy, sub-folders, .pb, images); not needed by a model without inputs");
     cmd->add_option("-o,--output", o->out, "Output folder: OUTDIR/<sample>/<output>.npy")->required();
     cmd->add_flag("--overwrite", o->overwrite, "Replace OUTDIR (and --save-inputs DIR) if not empty");
     cmd->add_option("--save-inputs", o->save_inputs,
                     "Also write the model inputs as fed (after preprocessing): DIR/<sample>/<input>.npy");
+    cmd->add_flag("--json", o->json, "Also print the summary as JSON on stdout");
     add_run_options(cmd, o->run);
     cmd->callback([&action, o] {
         action = [o] {
@@ -104,21 +106,37 @@ void add_infer(CLI::App& app, Action& action) {
             for (const auto& s : o->run.shapes) shapes.insert(parse_shape_arg(s));
             calib::ImageOptions io = o->run.image_options();
             graph::Model m = load_and_prepare(o->model, shapes, true);
-            calib::DataSource data(o->data, m.graph.inputs, io);
+            // A model without inputs (e.g. ONNX's test_constant) has nothing to feed: it runs once, as the
+            // sample "run" (OUTDIR/run/<output>.npy). --data is not needed then; given, it is ignored with a note
+            // rather than refused, so scripts that always pass --data work for such models too.
+            const bool no_inputs = m.graph.inputs.empty();
+            std::optional<calib::DataSource> data;
+            if (no_inputs) {
+                if (!o->data.empty())
+                    spdlog::info("{}: the model has no inputs, so --data {} is ignored; it runs once (sample 'run')",
+                                 o->model, o->data);
+            } else {
+                HQ_CHECK(!o->data.empty(), o->model, ": --data DIR is required (the model has inputs to feed)");
+                data.emplace(o->data, m.graph.inputs, io);
+            }
+            const size_t n = data ? data->size() : 1;
             StagedDir out(o->out, o->overwrite);
             std::optional<StagedDir> saved;
             if (!o->save_inputs.empty()) saved.emplace(o->save_inputs, o->overwrite);
             auto backend = select_device(o->run);
             exec::Executor ex(m, *backend);
-            Progress progress("infer", (int64_t)data.size());
+            Progress progress("infer", (int64_t)n);
             std::set<std::string> used_names;
-            for (size_t i = 0; i < data.size(); ++i) {
-                calib::Sample s = data.load(i);
+            size_t nonfinite_files = 0;
+            for (size_t i = 0; i < n; ++i) {
+                calib::Sample s;
+                if (data) s = data->load(i);
+                else s.name = "run";
                 std::map<std::string, Tensor> outs;
                 try {
                     outs = ex.run(s.inputs);
                 } catch (const Error& e) {
-                    throw Error(o->data + "/" + s.name + ": " + e.what(), e.kind());
+                    throw Error((data ? o->data + "/" + s.name : o->model) + ": " + e.what(), e.kind());
                 }
                 std::string sdir = sanitize_name(s.name);
                 HQ_CHECK(used_names.insert(sdir).second, o->data, ": two samples map to the output folder '", sdir, "'");
@@ -130,7 +148,9 @@ void add_infer(CLI::App& app, Action& action) {
                 }
                 for (const auto& ov : m.graph.outputs) {
                     std::string file = (fs::path(out.path()) / sdir / (sanitize_name(ov.name) + ".npy")).string();
-                    write_plain(file, to_npy(outs.at(ov.name)));
+                    const Tensor& t = outs.at(ov.name);
+                    nonfinite_files += calib::count_nonfinite(t).total() > 0;
+                    write_plain(file, to_npy(t));
                 }
                 progress.tick();
             }
@@ -138,7 +158,20 @@ void add_infer(CLI::App& app, Action& action) {
             log_backend_summary(*backend);
             out.commit();
             if (saved) saved->commit();
-            spdlog::info("wrote {} samples x {} outputs to {}", data.size(), m.graph.outputs.size(), o->out);
+            const size_t files = n * m.graph.outputs.size();
+            spdlog::info("wrote {} {} x {} outputs ({} .npy files) to {}{}", n, n == 1 ? "sample" : "samples",
+                         m.graph.outputs.size(), files, o->out,
+                         nonfinite_files ? fmt::format("; {} of them hold NaN/Inf values", nonfinite_files) : "");
+            if (o->json) {
+                Json j{{"command", "infer"}, {"output", o->out}, {"samples", n}};
+                Json outputs = Json::array();
+                for (const auto& ov : m.graph.outputs) outputs.push_back(ov.name);
+                j["outputs"] = outputs;
+                j["files"] = files;
+                j["nonfinite_files"] = nonfinite_files;
+                j["saved_inputs"] = o->save_inputs.empty() ? Json(nullptr) : Json(o->save_inputs);
+                print_json(j);
+            }
             return 0;
         };
     });

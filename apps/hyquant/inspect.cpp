@@ -2,6 +2,7 @@
 // and `--ops`: the operators the CPU executor implements.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <set>
@@ -119,7 +120,19 @@ std::string human_count(int64_t v) {
     return buf;
 }
 
-void print_table(const json& j) {
+// "Conv 53, Relu 9, Add 4" for the `limit` largest counts (ties by name), "+N more" after them.
+std::string top_counts(const std::map<std::string, int64_t>& counts, size_t limit) {
+    std::vector<std::pair<std::string, int64_t>> v(counts.begin(), counts.end());
+    std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    std::string s;
+    for (size_t i = 0; i < v.size() && i < limit; ++i) s += (i ? ", " : "") + v[i].first + " " + std::to_string(v[i].second);
+    if (v.size() > limit) s += ", +" + std::to_string(v.size() - limit) + " more";
+    return s;
+}
+
+// The model's header lines (inputs, outputs, ...); with `verbose` the op counts and the per-layer table; and
+// always a two-line summary at the end.
+void print_table(const json& j, bool verbose) {
     std::printf("model        %s\n", j["model"].get<std::string>().c_str());
     std::string ops;
     for (auto& [k, v] : j["opsets"].items()) ops += k + " " + std::to_string(v.get<int64_t>()) + "  ";
@@ -140,31 +153,38 @@ void print_table(const json& j) {
         std::printf("input        %s %s %s\n", i["name"].get<std::string>().c_str(), i["dtype"].get<std::string>().c_str(), dims(i).c_str());
     for (const auto& o : j["outputs"])
         std::printf("output       %s %s %s\n", o["name"].get<std::string>().c_str(), o["dtype"].get<std::string>().c_str(), dims(o).c_str());
-    std::printf("nodes        %lld\n", (long long)j["nodes"].get<int64_t>());
-    std::printf("parameters   %s (", human_count(j["parameters"].get<int64_t>()).c_str());
-    bool first = true;
-    for (auto& [k, v] : j["bytes_by_dtype"].items()) {
-        std::printf("%s%s %s bytes", first ? "" : ", ", k.c_str(), human_count(v.get<int64_t>()).c_str());
-        first = false;
-    }
-    std::printf(")\n\nop counts\n");
-    for (auto& [k, v] : j["op_counts"].items()) std::printf("  %-28s %lld\n", k.c_str(), (long long)v.get<int64_t>());
-    std::printf("\nquantizable layers (%zu)\n", j["quantizable_layers"].size());
-    std::printf("  %-36s %-14s %-22s %s\n", "name", "op", "weight shape", "MACs");
-    for (const auto& l : j["quantizable_layers"]) {
-        std::string ws = "-";
-        if (!l["weight_shape"].is_null()) {
-            ws = "[";
-            for (size_t i = 0; i < l["weight_shape"].size(); ++i)
-                ws += (i ? "," : "") + std::to_string(l["weight_shape"][i].get<int64_t>());
-            ws += "]";
+    std::string bytes;
+    for (auto& [k, v] : j["bytes_by_dtype"].items())
+        bytes += (bytes.empty() ? "" : ", ") + k + " " + human_count(v.get<int64_t>()) + " bytes";
+    const std::string macs = j["macs_total"].is_null() ? "MACs unknown (dynamic shapes: give --shape NAME=DIMS)"
+                                                       : human_count(j["macs_total"].get<int64_t>()) + " MACs";
+    if (verbose) {
+        std::printf("\nop counts\n");
+        for (auto& [k, v] : j["op_counts"].items()) std::printf("  %-28s %lld\n", k.c_str(), (long long)v.get<int64_t>());
+        std::printf("\nquantizable layers (%zu)\n", j["quantizable_layers"].size());
+        std::printf("  %-36s %-14s %-22s %s\n", "name", "op", "weight shape", "MACs");
+        for (const auto& l : j["quantizable_layers"]) {
+            std::string ws = "-";
+            if (!l["weight_shape"].is_null()) {
+                ws = "[";
+                for (size_t i = 0; i < l["weight_shape"].size(); ++i)
+                    ws += (i ? "," : "") + std::to_string(l["weight_shape"][i].get<int64_t>());
+                ws += "]";
+            }
+            std::string lm = l["macs"].is_null() ? "?" : human_count(l["macs"].get<int64_t>());
+            std::printf("  %-36s %-14s %-22s %s\n", l["name"].get<std::string>().c_str(),
+                        l["op_type"].get<std::string>().c_str(), ws.c_str(), lm.c_str());
         }
-        std::string macs = l["macs"].is_null() ? "?" : human_count(l["macs"].get<int64_t>());
-        std::printf("  %-36s %-14s %-22s %s\n", l["name"].get<std::string>().c_str(),
-                    l["op_type"].get<std::string>().c_str(), ws.c_str(), macs.c_str());
+        std::printf("\n");
     }
-    std::printf("\nMACs total   %s\n", j["macs_total"].is_null() ? "unknown (dynamic shapes: give --shape NAME=DIMS)"
-                                                                 : human_count(j["macs_total"].get<int64_t>()).c_str());
+    std::map<std::string, int64_t> layer_ops;
+    for (const auto& l : j["quantizable_layers"]) layer_ops[l["op_type"].get<std::string>()]++;
+    std::printf("summary      %lld nodes (%s), %s parameters (%s)\n", (long long)j["nodes"].get<int64_t>(),
+                top_counts(j["op_counts"].get<std::map<std::string, int64_t>>(), 4).c_str(),
+                human_count(j["parameters"].get<int64_t>()).c_str(), bytes.empty() ? "none" : bytes.c_str());
+    std::printf("             %zu quantizable layers%s%s%s, %s%s\n", j["quantizable_layers"].size(),
+                layer_ops.empty() ? "" : " (", top_counts(layer_ops, 4).c_str(), layer_ops.empty() ? "" : ")",
+                macs.c_str(), verbose ? "" : "; --verbose lists op counts and layers");
 }
 
 json ops_json() {
@@ -183,12 +203,13 @@ void add_inspect(CLI::App& app, Action& action) {
     auto* cmd = app.add_subcommand("inspect", "Show a model's inputs, outputs, opsets, ops, parameters, layers and MACs");
     struct Opts {
         std::string model;
-        bool json = false, ops = false;
+        bool json = false, ops = false, verbose = false;
         std::vector<std::string> shapes;
     };
     auto o = std::make_shared<Opts>();
     cmd->add_option("MODEL", o->model, "ONNX model file");
     cmd->add_flag("--json", o->json, "Print JSON");
+    cmd->add_flag("--verbose", o->verbose, "Also list the op counts and every quantizable layer");
     cmd->add_flag("--ops", o->ops, "List the operators (and opset ranges) the CPU executor implements");
     cmd->add_option("--shape", o->shapes, "Fix an input's shape, NAME=1x3x224x224 (for MACs); repeatable");
     cmd->callback([&action, o] {
@@ -212,7 +233,7 @@ void add_inspect(CLI::App& app, Action& action) {
             graph::Model m = load_and_prepare(o->model, shapes, false);
             json j = inspect_json(m, o->model);
             if (o->json) std::cout << j.dump(2) << "\n";
-            else print_table(j);
+            else print_table(j, o->verbose);
             return 0;
         };
     });

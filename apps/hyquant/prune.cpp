@@ -37,7 +37,7 @@ struct Opts {
     std::string data;  // --data: calibration samples (channel: activation statistics)
     double sparsity = 0.5, min_keep = 0.1;
     int64_t channel_multiple = 1;
-    bool include_ends = false, no_compensation = false;
+    bool include_ends = false, no_compensation = false, print_json = false;
     int64_t samples = 0;
     std::vector<std::string> exclude, reports;
     RunOptions run;
@@ -406,10 +406,11 @@ int run_prune(const Opts& o) {
     // The model and its reports appear together: the model is saved atomically first, reports next; a failure
     // while writing the reports removes the model again.
     onnx_io::save_model(m, o.out);
+    json j;
     try {
         uintmax_t bytes_out = fs::file_size(o.out, ec);
-        json j = report_json(o, po, before, after, params_before, params_after, params_total, params_total_after,
-                             bytes_in, bytes_out, acc, data_samples);
+        j = report_json(o, po, before, after, params_before, params_after, params_total, params_total_after, bytes_in,
+                        bytes_out, acc, data_samples);
         AtomicWriteSet w;
         if (!o.plan_out.empty()) w.add(o.plan_out, prune::applied_plan(po, after).to_json());
         for (const auto& r : o.reports) {
@@ -419,22 +420,41 @@ int run_prune(const Opts& o) {
                 w.add(r, report_markdown(j, acc));
         }
         w.commit();
-        if (j.contains("channel_sparsity"))
-            spdlog::info("wrote {}: {} layers pruned ({} kept as they were), output channels {} -> {}, parameters {} "
-                         "-> {}, MACs {} -> {}",
-                         o.out, j["layers_pruned"].get<int64_t>(), j["layers_skipped"].get<int64_t>(),
-                         j["channels_before"].get<int64_t>(), j["channels_after"].get<int64_t>(), params_total,
-                         params_total_after, fmt_opt(j["macs_before"]), fmt_opt(j["macs_after"]));
-        else
-            spdlog::info("wrote {}: {} pruned layers at sparsity {:.4f} ({} layers kept as they were); nonzero "
-                         "parameters {} -> {}",
-                         o.out, j["layers_pruned"].get<int64_t>(), j["layer_sparsity"].get<double>(),
-                         j["layers_skipped"].get<int64_t>(), params_before, params_after);
     } catch (...) {
         std::remove(o.out.c_str());
         throw;
     }
     if (acc) print_accuracy(*acc);
+    // Summary (last lines): what was written and what it cost.
+    const std::string size = fmt::format("{} -> {} bytes", j["size_bytes"]["input"].get<uintmax_t>(),
+                                         j["size_bytes"]["output"].get<uintmax_t>());
+    if (j.contains("channel_sparsity"))
+        spdlog::info("wrote {}: {} layers pruned ({} kept as they were), output channels {} -> {}, parameters {} "
+                     "-> {}, MACs {} -> {}, {}",
+                     o.out, j["layers_pruned"].get<int64_t>(), j["layers_skipped"].get<int64_t>(),
+                     j["channels_before"].get<int64_t>(), j["channels_after"].get<int64_t>(), params_total,
+                     params_total_after, fmt_opt(j["macs_before"]), fmt_opt(j["macs_after"]), size);
+    else
+        spdlog::info("wrote {}: {} pruned layers at sparsity {:.4f} ({} layers kept as they were); nonzero "
+                     "parameters {} -> {}, {}",
+                     o.out, j["layers_pruned"].get<int64_t>(), j["layer_sparsity"].get<double>(),
+                     j["layers_skipped"].get<int64_t>(), params_before, params_after, size);
+    std::vector<std::string> extra = o.reports;
+    if (!o.plan_out.empty()) extra.insert(extra.begin(), o.plan_out);
+    if (acc || !extra.empty())
+        spdlog::info("{}{}{}", acc ? fmt::format("evaluated on {} samples: {}", acc->samples, accuracy_clause(*acc)) : "",
+                     acc && !extra.empty() ? "; " : "", extra.empty() ? "" : "also wrote " + join_list(extra));
+    if (o.print_json) {
+        Json sj{{"command", "prune"}, {"output", o.out}, {"model", o.model}, {"pattern", j["pattern"]}};
+        for (const char* k : {"layers_pruned", "layers_skipped", "layer_sparsity", "channels_before", "channels_after",
+                              "channel_sparsity", "parameters_total", "parameters_total_after", "parameters_before",
+                              "parameters_after", "macs_before", "macs_after", "size_bytes"})
+            if (j.contains(k)) sj[k] = j[k];
+        sj["plan_out"] = o.plan_out.empty() ? Json(nullptr) : Json(o.plan_out);
+        sj["reports"] = o.reports;
+        sj["accuracy"] = acc ? accuracy_summary_json(*acc) : Json(nullptr);
+        print_json(sj);
+    }
     return 0;
 }
 
@@ -473,6 +493,7 @@ void add_prune(CLI::App& app, Action& action) {
     cmd->add_option("--exclude", o->exclude, "Leave these nodes (names or op types) dense; repeatable");
     cmd->add_flag("--include-ends", o->include_ends, "Also prune the first and the last layer (kept by default)");
     cmd->add_option("--report", o->reports, "Write a report: R.json or R.md; repeatable");
+    cmd->add_flag("--json", o->print_json, "Also print the summary as JSON on stdout");
     cmd->add_option("--eval-data", o->eval_data, "Evaluate the pruned model against the original on this folder");
     cmd->add_option("--labels", o->labels, "Labels of --eval-data: one integer class per line, in sample order");
     cmd->add_option("--samples", o->samples, "Use at most N samples of --data and of --eval-data");
