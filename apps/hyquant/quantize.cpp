@@ -186,7 +186,7 @@ int run_quantize(const Opts& o) {
     }
 
     if (o.plan_in.empty()) {
-        int moved = quant::apply_speed_rules(m, plan, target, qopt.int8_activations);
+        int moved = quant::apply_speed_rules(m, plan, target, qopt.int8_activations, &ranges);
         if (moved) spdlog::info("target {}: {} layers kept at {} where INT8 does not pay (reasons in the plan)",
                                 target.name, moved, quant::precision_name(target.fallback));
     }

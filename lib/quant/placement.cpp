@@ -46,6 +46,7 @@ struct Placer {
     const Target& t;
     bool int8_act;
     const std::set<std::string>& skip;
+    const RangeMap* ranges;
     std::map<std::string, std::vector<size_t>> cons;
     std::map<std::string, size_t> pair_index;  // tensor -> index in out.pairs
     Placement out;
@@ -68,8 +69,9 @@ struct Placer {
     bool quantized(const std::string& x) const { return pair_index.count(x) != 0; }
     // Q/DQ on an INT8 node's output read by every consumer; false when the output is a graph output (the
     // engine would not fuse: its Q would not be the output's only reader).
+    bool has_range(const std::string& v) const { return !ranges || ranges->count(v) != 0; }
     bool quantize_output(const std::string& y, const std::string& params_from) {
-        if (y.empty() || g.is_graph_output(y) || quantized(y)) return false;
+        if (y.empty() || g.is_graph_output(y) || quantized(y) || !has_range(params_from)) return false;
         QdqPair p;
         p.tensor = y;
         p.params_from = params_from;
@@ -190,13 +192,14 @@ std::vector<std::string> layer_activations(const graph::Graph& g, const graph::N
 }
 
 Placement place_qdq(const graph::Model& m, const Plan& plan, const Target& t, bool int8_activations,
-                    const std::set<std::string>& skip) {
-    Placer p{m, m.graph, plan, t, int8_activations, skip, {}, {}, {}};
+                    const std::set<std::string>& skip, const RangeMap* ranges) {
+    Placer p{m, m.graph, plan, t, int8_activations, skip, ranges, {}, {}, {}};
     p.run();
     return p.out;
 }
 
-int apply_speed_rules(const graph::Model& m, Plan& plan, const Target& t, bool int8_activations) {
+int apply_speed_rules(const graph::Model& m, Plan& plan, const Target& t, bool int8_activations,
+                      const RangeMap* ranges) {
     const graph::Graph& g = m.graph;
     std::map<std::string, const graph::Node*> by_name;
     for (const auto& n : g.nodes) by_name[n.name] = &n;
@@ -219,11 +222,18 @@ int apply_speed_rules(const graph::Model& m, Plan& plan, const Target& t, bool i
             }
         }
     }
+    // Op types the engine has no int8 kernel for: a DQ before them only adds work.
+    for (auto& l : plan.layers) {
+        if (l.precision != Precision::Int8 || !t.no_int8_kernel.count(l.op_type)) continue;
+        l.precision = t.fallback;
+        l.reason = "kept " + fb + ": no int8 kernel for " + l.op_type + " on " + t.name + " (" + t.engine + ")";
+        ++moved;
+    }
     // Layers the engine only fuses with a quantized output that cannot get one: iterate, as moving one layer
     // can change what its neighbours' placement looks like.
     if (!t.needs_output_q.empty()) {
         for (int iter = 0; iter < 8; ++iter) {
-            Placement pl = place_qdq(m, plan, t, int8_activations);
+            Placement pl = place_qdq(m, plan, t, int8_activations, {}, ranges);
             int changed = 0;
             for (auto& l : plan.layers) {
                 if (l.precision != Precision::Int8 || !t.needs_output_q.count(l.op_type)) continue;
@@ -233,10 +243,13 @@ int apply_speed_rules(const graph::Model& m, Plan& plan, const Target& t, bool i
                 if (k == pl.kernel.end()) continue;
                 if (k->second == t.kernel_fused.at(l.op_type)) continue;
                 const bool graph_out = g.is_graph_output(n->outputs[0]);
+                const bool no_range = ranges && !ranges->count(n->outputs[0]);
                 l.precision = t.fallback;
                 l.reason = "kept " + fb + ": " + t.engine + " runs " + l.op_type + " as " + t.kernel_fused.at(l.op_type) +
                            " only with a quantized output" +
-                           (graph_out ? " and its output is a graph output" : ", which it cannot get here");
+                           (graph_out  ? " and its output is a graph output"
+                            : no_range ? " and its output has no calibrated range"
+                                       : ", which it cannot get here");
                 ++changed;
             }
             moved += changed;

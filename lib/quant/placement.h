@@ -42,12 +42,16 @@ std::vector<std::string> layer_activations(const graph::Graph& g, const graph::N
 // Places Q/DQ for the plan's INT8 layers on `t`. Nodes in `skip` (an FP16 region) are left alone.
 // `int8_activations`: the activation type actually used (a user can override the target's default);
 // folding Relu/Clip into a Q needs asymmetric (uint8) activations.
+// `ranges` (when given): the tensors with a calibrated range; an output or QLinear-op pair needs one (tensors a
+// pass made after calibration have none), a weighted layer's input is checked by the rewrite.
+using RangeMap = std::map<std::string, std::pair<float, float>>;
 Placement place_qdq(const graph::Model& m, const Plan& plan, const Target& t, bool int8_activations,
-                    const std::set<std::string>& skip = {});
+                    const std::set<std::string>& skip = {}, const RangeMap* ranges = nullptr);
 
 // Speed rules: moves INT8 layers that would run slower than float on `t` to its fallback precision, with
 // the reason in the plan ("kept fp32: ..."). Returns how many layers moved. Layers the user fixed in a
 // --plan are not second-guessed (call it only for plans hyquant made).
-int apply_speed_rules(const graph::Model& m, Plan& plan, const Target& t, bool int8_activations);
+int apply_speed_rules(const graph::Model& m, Plan& plan, const Target& t, bool int8_activations,
+                      const RangeMap* ranges = nullptr);
 
 }  // namespace hq::quant

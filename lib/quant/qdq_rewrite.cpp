@@ -94,7 +94,7 @@ QdqReport rewrite_qdq(graph::Model& m, const Plan& plan, const std::map<std::str
     HQ_ASSERT(m.opset("") >= 13, "QDQ rewrite needs opset 13, model has ", m.opset(""));
     graph::Graph& g = m.graph;
     Rewriter rw{m, g, opt, {}, {}};
-    rw.report.placement = place_qdq(m, plan, opt.target, opt.int8_activations, opt.skip);
+    rw.report.placement = place_qdq(m, plan, opt.target, opt.int8_activations, opt.skip, &ranges);
     const Placement& pl = rw.report.placement;
     // Activation parameters of every pair, from the calibrated range of its parameter source.
     std::map<std::string, ActParams> params;

@@ -28,7 +28,7 @@ std::vector<Target> make_targets() {
         d.fast_fp16 = true;
         d.activation_matmul = true;
         d.kernel_fused = {{"Conv", "quant_convolution"}, {"MatMul", "quant_dot"}, {"Gemm", "quant_dot"}};
-        d.kernel_unfused = {{"ConvTranspose", "deconvolution (float; MIGraphX has no quantized deconvolution)"}};
+        d.no_int8_kernel = {"ConvTranspose"};  // no quant_deconvolution in simplify_qdq
         t.push_back(d);
     }
     {
@@ -46,9 +46,9 @@ std::vector<Target> make_targets() {
         o.int8_ops = kOrtInt8;
         o.passthrough_ops = kOrtPassthrough;
         o.folded_activations = {"Relu", "Clip"};
-        o.needs_output_q = {"Conv", "ConvTranspose"};
+        o.needs_output_q = {"Conv"};
+        o.no_int8_kernel = {"ConvTranspose"};  // no DQ -> ConvTranspose -> Q fusion on the CPU provider (1.31)
         o.kernel_fused = {{"Conv", "QLinearConv"},
-                          {"ConvTranspose", "QLinearConvTranspose"},
                           {"Gemm", "QGemm"},
                           {"MatMul", "QLinearMatMul"},
                           {"Add", "QLinearAdd"},
@@ -60,7 +60,6 @@ std::vector<Target> make_targets() {
                           {"LeakyRelu", "QLinearLeakyRelu"},
                           {"Softmax", "QLinearSoftmax"}};
         o.kernel_unfused = {{"Conv", "Conv (float) + weight DequantizeLinear"},
-                            {"ConvTranspose", "ConvTranspose (float) + weight DequantizeLinear"},
                             {"Gemm", "QGemm"},
                             {"MatMul", "MatMulIntegerToFloat"}};
         t.push_back(o);

@@ -40,6 +40,8 @@ struct Target {
     // ConvTranspose become QLinearConv only as DQ->Conv->Q). Without one it runs a float op plus a weight
     // DequantizeLinear on every run -- slower than FP32, so the speed rules keep such layers float.
     std::set<std::string> needs_output_q;
+    // Weighted op types the engine has no int8 kernel for (the layer stays at the fallback precision).
+    std::set<std::string> no_int8_kernel;
     // Speed rule: a Conv with fewer input or output channels than this stays at the fallback precision.
     int64_t min_channels = 0;
     // What the engine runs an INT8 node as, by op type: with a quantized output (or when the engine needs
