@@ -396,4 +396,12 @@ NonFinite count_nonfinite(const Tensor& t) {
     return r;
 }
 
+DataSource DataSource::slice(size_t begin, size_t end) const {
+    DataSource d = *this;
+    end = std::min(end, entries_.size());
+    begin = std::min(begin, end);
+    d.entries_.assign(entries_.begin() + (std::ptrdiff_t)begin, entries_.begin() + (std::ptrdiff_t)end);
+    return d;
+}
+
 }  // namespace hq::calib

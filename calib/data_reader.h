@@ -71,6 +71,8 @@ public:
     // digits (the raw files, before decoding or preprocessing). Calibration tables record it so that a
     // merge of overlapping shards is caught.
     std::string digest(size_t i) const;
+    // Samples [begin, end) of this source (a held-out part, a rank's share), in the same order.
+    DataSource slice(size_t begin, size_t end) const;
 
 private:
     struct Entry {
