@@ -10,6 +10,7 @@
 #include "calib/calibrator.h"
 #include "calib/budget_search.h"
 #include "calib/evaluate.h"
+#include "calib/guard.h"
 #include "report/eval_report.h"
 #include "calib/sensitivity.h"
 #include "core/error.h"
@@ -36,7 +37,7 @@ struct Opts {
     std::string eval_data, labels;
     std::optional<double> max_drop;
     bool keep_best = false;
-    double percentile = 99.99, min_sqnr = 30.0;
+    double percentile = 99.99, min_sqnr = 30.0, guard_sqnr = 12.0;
     int64_t samples = 0, sensitivity_samples = 16;
     bool per_tensor = false, reduce_range = false, reduce_range_given = false, bias_correction = false, equalize = false;
     std::vector<std::string> exclude, reports;
@@ -104,6 +105,20 @@ int run_quantize(const Opts& o) {
     calib::CalibrationTable table;
     std::optional<calib::DataSource> data;
     if (!o.data.empty()) data.emplace(o.data, m.graph.inputs, io);
+    // The guard's samples: --eval-data, else the last quarter (at most 16) of --data, held out of calibration.
+    std::optional<calib::DataSource> guard_eval;
+    std::string guard_source;
+    if (o.guard_sqnr > 0) {
+        if (!o.eval_data.empty()) {
+            guard_eval.emplace(o.eval_data, m.graph.inputs, io);
+            guard_source = o.eval_data;
+        } else if (data && o.calib.empty() && data->size() >= 4) {
+            const size_t n = data->size(), h = std::min<size_t>(16, std::max<size_t>(1, n / 4));
+            guard_eval = data->slice(n - h, n);
+            *data = data->slice(0, n - h);
+            guard_source = o.data + " (last " + std::to_string(h) + " samples, held out of calibration)";
+        }
+    }
     if (!o.calib.empty()) {
         table = calib::CalibrationTable::read(o.calib);
         HQ_CHECK(table.fingerprint == fingerprint, o.calib, ": calibration table is for another model (fingerprint ",
@@ -244,6 +259,43 @@ int run_quantize(const Opts& o) {
             return 3;
         }
     }
+    // The quality guard: every output of the candidate against the FP32 model on held-out samples.
+    if (o.guard_sqnr <= 0) {
+        summary.notes.push_back("quality guard disabled (--guard-sqnr 0)");
+    } else if (whole_fp16) {
+        summary.notes.push_back("quality guard not run for --precision fp16");
+    } else if (!guard_eval) {
+        spdlog::warn("guard: skipped: no held-out samples (give --eval-data DIR, or --data with at least 4 samples)");
+        summary.notes.push_back("quality guard skipped: no held-out samples");
+    } else {
+        calib::GuardOptions go;
+        go.min_sqnr_db = o.guard_sqnr;
+        go.fallback = target.fallback;
+        calib::EvaluateOptions geo;
+        if (!o.eval_data.empty() && !o.labels.empty()) geo.labels = calib::read_labels(o.labels);
+        auto build = [&](const quant::Plan& p) {
+            return calib::build_candidate(m, p, ranges, observed, qopt, false, o.exclude, nullptr, nullptr);
+        };
+        calib::GuardResult gr = calib::run_guard(m, plan, build, *guard_eval, geo, go, *backend);
+        for (const auto& out : gr.summary.outputs)
+            spdlog::info("guard: output '{}': SQNR {:.1f} dB, cosine {:.4f} ({} held-out samples)", out.name,
+                         out.sqnr_db, out.cosine, gr.summary.samples);
+        if (!gr.met) {
+            spdlog::error("guard: output '{}' at {:.1f} dB < --guard-sqnr {:.1f} dB even with {} layers at {}; nothing "
+                          "written (--guard-sqnr 0 disables the guard)",
+                          gr.worst_output, gr.worst_sqnr_db, o.guard_sqnr, gr.moved.size(),
+                          quant::precision_name(target.fallback));
+            return 3;
+        }
+        if (!gr.moved.empty())
+            spdlog::info("guard: moved {} layers to {} (worst output {:.1f} -> {:.1f} dB); reasons in the plan",
+                         gr.moved.size(), quant::precision_name(target.fallback), gr.initial_worst_sqnr_db,
+                         gr.worst_sqnr_db);
+        plan = gr.plan;
+        summary.guard = gr;
+        summary.guard_data = guard_source;
+        summary.guard_sqnr_db = o.guard_sqnr;
+    }
     m = calib::build_candidate(m, plan, ranges, observed, qopt, whole_fp16, o.exclude, &summary.fp16_kept_fp32, &summary.qdq);
 
     // Provenance in the model.
@@ -332,7 +384,10 @@ void add_quantize(CLI::App& app, Action& action) {
     cmd->add_option("--min-sqnr", o->min_sqnr, "mixed: INT8 where a layer's sensitivity is at least this (dB, default 30)");
     cmd->add_option("--sensitivity-samples", o->sensitivity_samples, "mixed: samples used to measure sensitivity (default 16)");
     cmd->add_option("--max-drop", o->max_drop, "Accuracy budget in points: search per-layer precision to stay within it");
-    cmd->add_option("--eval-data", o->eval_data, "Evaluation data folder for --max-drop");
+    cmd->add_option("--eval-data", o->eval_data, "Evaluation data folder for --max-drop and the quality guard");
+    cmd->add_option("--guard-sqnr", o->guard_sqnr,
+                    "Quality guard: every output must keep this SQNR (dB) vs FP32 on held-out samples, else the worst "
+                    "layers move to the target's fallback precision, or exit 3 (default 12; 0 disables)");
     cmd->add_option("--labels", o->labels, "Labels of --eval-data: one integer class per line, in sample order");
     cmd->add_flag("--keep-best", o->keep_best, "With --max-drop: write the best model even when the budget is not met");
     cmd->add_option("--report", o->reports, "Write a report: R.json, R.md or R.html (with --max-drop); repeatable");

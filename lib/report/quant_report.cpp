@@ -88,6 +88,19 @@ std::string quantize_json(const QuantizeSummary& s, const calib::AccuracySummary
     j["layers"] = layers;
     j["quantized_nodes"] = others;
     j["qdq_pairs"] = s.qdq.placement.pairs.size();
+    if (s.guard) {
+        const auto& g = *s.guard;
+        json outs = json::array();
+        for (const auto& o : g.summary.outputs)
+            outs.push_back({{"name", o.name}, {"sqnr_db", o.sqnr_db}, {"cosine", o.cosine}, {"max_abs", o.max_abs},
+                            {"mean_abs", o.mean_abs}});
+        j["guard"] = {{"min_sqnr_db", s.guard_sqnr_db}, {"data", s.guard_data},     {"samples", g.summary.samples},
+                      {"met", g.met},                  {"worst_output", g.worst_output},
+                      {"worst_sqnr_db", g.worst_sqnr_db}, {"initial_worst_sqnr_db", g.initial_worst_sqnr_db},
+                      {"moved", g.moved},              {"evaluations", g.evaluations}, {"outputs", outs}};
+    } else {
+        j["guard"] = nullptr;
+    }
     j["notes"] = s.notes;
     if (accuracy) j["accuracy"] = json::parse(accuracy_json(*accuracy));
     return j.dump(2) + "\n";
@@ -120,6 +133,14 @@ std::string quantize_markdown(const QuantizeSummary& s, const calib::AccuracySum
         md += "| `" + l["node"].get<std::string>() + "` | " + l["op_type"].get<std::string>() + " | " +
               l["precision"].get<std::string>() + " | " + l["engine_kernel"].get<std::string>() + " | " + sens + " | " +
               l["reason"].get<std::string>() + " |\n";
+    }
+    if (s.guard) {
+        std::snprintf(buf, sizeof buf, "Quality guard (%.1f dB, %lld held-out samples): worst output `%s` at %.1f dB",
+                      s.guard_sqnr_db, (long long)s.guard->summary.samples, s.guard->worst_output.c_str(),
+                      s.guard->worst_sqnr_db);
+        md += buf;
+        md += s.guard->moved.empty() ? std::string(".\n\n")
+                                     : "; moved " + std::to_string(s.guard->moved.size()) + " layers to the fallback.\n\n";
     }
     for (const auto& n : s.notes) md += "\n> " + n + "\n";
     if (accuracy) md += "\n" + accuracy_markdown(*accuracy);

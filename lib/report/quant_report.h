@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "calib/accuracy.h"
+#include "calib/guard.h"
 #include "quant/plan.h"
 #include "quant/qdq_rewrite.h"
 
@@ -22,6 +23,9 @@ struct QuantizeSummary {
     quant::QdqReport qdq;
     std::map<std::string, std::string> fp16_kept_fp32;  // node -> reason
     std::vector<std::string> notes;
+    std::optional<calib::GuardResult> guard;  // the quality guard's final evaluation, when it ran
+    std::string guard_data;
+    double guard_sqnr_db = 0;
 };
 
 // With `accuracy` (quantize --max-drop), the JSON gains an "accuracy" object (the evaluate report)
