@@ -8,7 +8,7 @@ PKGS=(
     libcli11-dev libspdlog-dev libfmt-dev catch2 nlohmann-json3-dev
     libopenblas-dev libdnnl-dev libstb-dev
     libonnx-testdata
-    python3 python3-onnx python3-numpy chromium
+    python3 python3-onnx python3-numpy python3-venv chromium
     # The HIP (DCU) backend, -DHYQUANT_WITH_HIP=ON (Debian's ROCm 5.2; hipcc pulls clang-15 and rocminfo,
     # lib/exec/hip/hip.cmake needs the device bitcode of rocm-device-libs).
     hipcc libamdhip64-dev rocm-device-libs

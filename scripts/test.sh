@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The pinned PyPI venv (onnxruntime, onnx) that the ONNX Runtime e2e tests use; made once here so parallel tests
+# do not race to create it.
+bash scripts/venv.sh >/dev/null
 build=build-test
 rm -rf "$build"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
