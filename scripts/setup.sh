@@ -7,6 +7,8 @@ PKGS=(
     libonnx-dev libprotobuf-dev protobuf-compiler
     libcli11-dev libspdlog-dev libfmt-dev catch2 nlohmann-json3-dev
     libopenblas-dev libdnnl-dev libstb-dev
+    # MPI (lib/dist: calibrate/evaluate split over mpirun/srun ranks; tests/e2e/mpi.sh runs mpirun)
+    libopenmpi-dev openmpi-bin
     libonnx-testdata
     python3 python3-onnx python3-numpy python3-venv chromium
     # The HIP (DCU) backend, -DHYQUANT_WITH_HIP=ON (Debian's ROCm 5.2; hipcc pulls clang-15 and rocminfo,
