@@ -12,6 +12,8 @@
 
 #include "core/error.h"
 #include "core/progress.h"
+#include "dist/dist.h"
+#include "dist/pack.h"
 #include "quant/qdq_ops.h"
 
 namespace hq::calib {
@@ -93,7 +95,7 @@ struct Shard {
 struct SharedRun {
     const DataSource& data;
     const std::map<std::string, bool>& with_bins;  // observed float tensor -> keeps a full histogram
-    int64_t n;
+    int64_t n;                                     // samples [next, n) are this run's
     std::atomic<int64_t> next{0};
     std::atomic<bool> stop{false};
     std::mutex mu;  // guards progress and the errors
@@ -108,8 +110,8 @@ struct SharedRun {
     };
     std::map<int64_t, SampleSeen> seen;
 
-    SharedRun(const DataSource& d, const std::map<std::string, bool>& wb, int64_t count)
-        : data(d), with_bins(wb), n(count), progress("calibrate", count) {}
+    SharedRun(const DataSource& d, const std::map<std::string, bool>& wb, int64_t begin, int64_t end)
+        : data(d), with_bins(wb), n(end), next(begin), progress("calibrate", end - begin) {}
 };
 
 void run_shard(const exec::Executor& ex, SharedRun& run, Shard& shard) {
@@ -177,8 +179,79 @@ void run_shard(const exec::Executor& ex, SharedRun& run, Shard& shard) {
         }
         std::lock_guard<std::mutex> lk(run.mu);
         run.progress.tick();
+        dist::test_fault_point();
     }
     queue.finish();
+}
+
+// One rank's histograms and samples seen, as bytes for rank 0 (dist::gather).
+std::string pack_rank(const std::map<std::string, Histogram>& hists, const std::map<int64_t, SharedRun::SampleSeen>& seen) {
+    dist::Packer p;
+    p.put<uint64_t>(hists.size());
+    for (const auto& [name, h] : hists) {
+        p.put_str(name);
+        h.pack(p);
+    }
+    p.put<uint64_t>(seen.size());
+    for (const auto& [i, s] : seen) {
+        p.put<int64_t>(i);
+        p.put_str(s.name);
+        p.put_str(s.digest);
+        p.put<uint64_t>(s.nonfinite.size());
+        for (size_t k = 0; k < s.nonfinite.size(); ++k) {
+            p.put_str(s.nonfinite_files[k].first);
+            p.put_str(s.nonfinite_files[k].second);
+            p.put_str(s.nonfinite[k].sample);
+            p.put_str(s.nonfinite[k].input);
+            p.put(s.nonfinite[k].nan);
+            p.put(s.nonfinite[k].inf);
+        }
+    }
+    return p.take();
+}
+
+// Adds a rank's bytes (pack_rank) to rank 0's histograms (exact merge) and samples seen (disjoint indices).
+void unpack_rank(const std::string& bytes, std::map<std::string, Histogram>& hists,
+                 std::map<int64_t, SharedRun::SampleSeen>& seen) {
+    dist::Unpacker u(bytes);
+    for (auto n = u.get<uint64_t>(); n--;) {
+        const std::string name = u.get_str();
+        const Histogram h = Histogram::unpack(u);
+        auto it = hists.find(name);
+        HQ_ASSERT(it != hists.end(), "calibrate: a rank observed tensor '", name, "', rank 0 does not know it");
+        it->second.merge(h);
+    }
+    for (auto n = u.get<uint64_t>(); n--;) {
+        const int64_t i = u.get<int64_t>();
+        SharedRun::SampleSeen s;
+        s.name = u.get_str();
+        s.digest = u.get_str();
+        for (auto k = u.get<uint64_t>(); k--;) {
+            std::string input = u.get_str(), file = u.get_str();
+            s.nonfinite_files.emplace_back(std::move(input), std::move(file));
+            CalibrationTable::NonFiniteInput f;
+            f.sample = u.get_str();
+            f.input = u.get_str();
+            f.nan = u.get<uint64_t>();
+            f.inf = u.get<uint64_t>();
+            s.nonfinite.push_back(std::move(f));
+        }
+        HQ_ASSERT(seen.emplace(i, std::move(s)).second, "calibrate: sample ", i, " seen by two ranks");
+    }
+    HQ_ASSERT(u.done(), "calibrate: trailing bytes in a rank's statistics");
+}
+
+// This rank's error as a dist::Failure (the first sample's, as a one-process run reports it).
+dist::Failure failure_of(std::exception_ptr e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const Error& x) {
+        return {dist::rank(), x.exit_code(), x.what()};
+    } catch (const std::bad_alloc&) {
+        return {dist::rank(), 1, "out of memory"};
+    } catch (const std::exception& x) {
+        return {dist::rank(), 1, std::string("internal error: ") + x.what()};
+    }
 }
 
 }  // namespace
@@ -212,7 +285,10 @@ CalibrationTable calibrate(const std::vector<const exec::Executor*>& executors, 
     for (const auto& t : quant::range_targets(model)) with_bins.emplace(t, targets.count(t) != 0);
     int64_t n = (int64_t)data.size();
     if (opt.max_samples > 0) n = std::min(n, opt.max_samples);
-    SharedRun run(data, with_bins, n);
+    // Under MPI: this rank's contiguous block of the samples (by sorted index); rank 0 merges the others' in.
+    const bool distributed = opt.distributed && dist::size() > 1;
+    const auto [begin, end] = distributed ? dist::my_share(n) : std::pair<int64_t, int64_t>(0, n);
+    SharedRun run(data, with_bins, begin, end);
     std::vector<Shard> shards(executors.size());
     if (executors.size() == 1) {
         run_shard(*executors[0], run, shards[0]);
@@ -230,7 +306,11 @@ CalibrationTable calibrate(const std::vector<const exec::Executor*>& executors, 
             });
         for (auto& t : threads) t.join();
     }
-    if (!run.errors.empty()) std::rethrow_exception(run.errors.begin()->second);
+    if (!distributed && !run.errors.empty()) std::rethrow_exception(run.errors.begin()->second);
+    // Every rank learns whether one failed (the lowest failing rank's first error is the job's).
+    if (distributed)
+        dist::agree_or_throw(run.errors.empty() ? std::nullopt
+                                                : std::optional<dist::Failure>(failure_of(run.errors.begin()->second)));
     run.progress.finish();
     table.samples = (uint64_t)n;
     std::map<std::string, Histogram> hists;
@@ -238,6 +318,14 @@ CalibrationTable calibrate(const std::vector<const exec::Executor*>& executors, 
     for (const auto& shard : shards)
         for (const auto* part : {&shard.host, &shard.device})
             for (const auto& [name, h] : *part) hists.at(name).merge(h);
+    if (distributed) {
+        // Histograms are exact integer counts and min/max: merged in any order they equal one process's.
+        const auto parts = dist::gather(pack_rank(hists, run.seen));
+        for (size_t r = 1; r < parts.size(); ++r) unpack_rank(parts[r], hists, run.seen);
+        table.ranks = dist::size();
+        for (int r = 0; r < dist::size(); ++r) table.rank_samples.push_back(dist::share(n, r, dist::size()));
+        if (!dist::is_root()) return table;  // rank 0 holds the table
+    }
     // Tensors never seen as float32 (shape/int tensors) are not part of the table.
     for (auto& [name, h] : hists)
         if (h.count() || h.nan_count() || h.inf_count()) table.tensors[name] = std::move(h);

@@ -2,7 +2,8 @@
 // quantize (calib::Histogram per tensor). Memory does not grow with the number of samples.
 // Statistics of the tensors a device backend produced are computed on that device when it offers them
 // (exec::Backend::tensor_stats / tensor_histogram); everything else on the host. Several executors (one
-// per device) split the samples between them. The table is the same, byte for byte, either way.
+// per device) split the samples between them, and so do the ranks of an MPI job (CalibrateOptions::distributed).
+// The table is the same, byte for byte, either way (ranks/rank_samples aside).
 #pragma once
 #include <memory>
 #include <string>
@@ -19,6 +20,11 @@ struct CalibrateOptions {
     Method method = Method::MinMax;
     double percentile = 99.99;
     int64_t max_samples = 0;  // 0: all
+    // Split the samples over the ranks of an MPI job (dist::size() > 1): each rank calibrates its contiguous
+    // block (dist::share, by sorted index) and rank 0 merges them exactly; only rank 0's table holds the
+    // statistics (the others get ranks/rank_samples only). A failing rank makes every rank throw (the lowest
+    // failing rank's error, on rank 0; dist::AgreedError). Same table as one process, provenance aside.
+    bool distributed = false;
 };
 
 // Runs up to max_samples samples of `data` through `ex` and returns the table (fingerprint/model

@@ -10,6 +10,8 @@
 #include "core/error.h"
 #include "core/fileio.h"
 #include "core/progress.h"
+#include "dist/dist.h"
+#include "dist/pack.h"
 #include "exec/cpu/cpu_backend.h"
 #include "exec/executor.h"
 #include "quant/qdq_ops.h"
@@ -116,6 +118,71 @@ Tensor resolve(const graph::Model& cand, const std::map<std::string, size_t>& pr
     return Tensor();
 }
 
+// One sample's measurements alone (evaluate_models adds them up in sample order).
+struct SampleRecord {
+    std::string name;
+    std::vector<ErrorStats> outs;                              // per output
+    std::vector<uint8_t> classifier;                           // per output: looks like class scores
+    std::vector<int64_t> agree, rows;                          // per output: top-1 agreements, rows
+    std::vector<std::vector<int64_t>> ref_argmax, cand_argmax;  // per output, with labels only
+    struct LayerRecord {
+        bool seen = false;
+        ErrorStats acc, added;
+        std::map<std::string, ErrorStats> inherited;
+        Histogram hist;
+    };
+    std::vector<LayerRecord> layers;  // per layer; empty when the sample is not one of the layer-wise ones
+};
+
+void pack_record(dist::Packer& p, const SampleRecord& r) {
+    p.put_str(r.name);
+    p.put_vec(r.outs);
+    p.put_vec(r.classifier);
+    p.put_vec(r.agree);
+    p.put_vec(r.rows);
+    for (size_t k = 0; k < r.outs.size(); ++k) {
+        p.put_vec(r.ref_argmax[k]);
+        p.put_vec(r.cand_argmax[k]);
+    }
+    p.put<uint64_t>(r.layers.size());
+    for (const auto& l : r.layers) {
+        p.put<uint8_t>(l.seen);
+        p.put(l.acc);
+        p.put(l.added);
+        p.put<uint64_t>(l.inherited.size());
+        for (const auto& [a, e] : l.inherited) {
+            p.put_str(a);
+            p.put(e);
+        }
+        l.hist.pack(p);
+    }
+}
+
+SampleRecord unpack_record(dist::Unpacker& u) {
+    SampleRecord r;
+    r.name = u.get_str();
+    r.outs = u.get_vec<ErrorStats>();
+    r.classifier = u.get_vec<uint8_t>();
+    r.agree = u.get_vec<int64_t>();
+    r.rows = u.get_vec<int64_t>();
+    for (size_t k = 0; k < r.outs.size(); ++k) {
+        r.ref_argmax.push_back(u.get_vec<int64_t>());
+        r.cand_argmax.push_back(u.get_vec<int64_t>());
+    }
+    r.layers.resize(u.get<uint64_t>());
+    for (auto& l : r.layers) {
+        l.seen = u.get<uint8_t>() != 0;
+        l.acc = u.get<ErrorStats>();
+        l.added = u.get<ErrorStats>();
+        for (auto k = u.get<uint64_t>(); k--;) {
+            std::string a = u.get_str();
+            l.inherited[a] = u.get<ErrorStats>();
+        }
+        l.hist = Histogram::unpack(u);
+    }
+    return r;
+}
+
 HistogramData to_report_hist(const std::string& tensor, const Histogram& h, const Layer& l) {
     HistogramData d;
     d.tensor = tensor;
@@ -186,16 +253,51 @@ AccuracySummary evaluate_models(const graph::Model& reference, const graph::Mode
     std::set<std::string> rkeep = ref_values;
     for (const auto& i : rg.inputs) rkeep.insert(i.name);
 
-    std::vector<ErrorStats> outs(rg.outputs.size());
-    std::vector<int64_t> agree(rg.outputs.size(), 0), rows(rg.outputs.size(), 0);
+    // Every sample gives a record (its metrics alone); the totals add the records in sample order. Under MPI each
+    // rank makes the records of its block of samples and rank 0 adds them in rank order, which is sample order:
+    // the sums of doubles are the same, bit for bit, as one process's.
+    const size_t nout = rg.outputs.size();
+    std::vector<ErrorStats> outs(nout);
+    std::vector<int64_t> agree(nout, 0), rows(nout, 0);
     int64_t label_row = 0, ref_correct = 0, cand_correct = 0, labelled = 0;
     int classifier = -1;
-    int64_t n = (int64_t)data.size();
-    if (opt.max_samples > 0) n = std::min(n, opt.max_samples);
-    Progress progress("evaluate", n);
-    for (int64_t si = 0; si < n; ++si) {
+    auto accumulate = [&](const SampleRecord& rec) {
+        for (size_t k = 0; k < nout; ++k) {
+            outs[k].merge(rec.outs[k]);
+            if (!rec.classifier[k]) continue;
+            if (classifier < 0) classifier = (int)k;
+            agree[k] += rec.agree[k];
+            rows[k] += rec.rows[k];
+            if ((int)k != classifier || opt.labels.empty()) continue;
+            const auto &ra = rec.ref_argmax[k], &ca = rec.cand_argmax[k];
+            for (size_t i = 0; i < ra.size(); ++i, ++label_row) {
+                HQ_CHECK(label_row < (int64_t)opt.labels.size(), "labels: only ", opt.labels.size(),
+                         " labels for more samples (sample '", rec.name, "')");
+                ref_correct += ra[i] == opt.labels[label_row];
+                cand_correct += ca[i] == opt.labels[label_row];
+                ++labelled;
+            }
+        }
+        for (size_t j = 0; j < rec.layers.size(); ++j) {
+            const auto& lr = rec.layers[j];
+            if (!lr.seen) continue;
+            layers[j].acc.merge(lr.acc);
+            layers[j].added.merge(lr.added);
+            for (const auto& [a, e] : lr.inherited) layers[j].inherited[a].merge(e);
+            layers[j].hist.merge(lr.hist);
+        }
+    };
+    auto measure = [&](int64_t si) {
         Sample sample = data.load((size_t)si);
         const bool layerwise = si < opt.layer_samples && !layers.empty();
+        SampleRecord rec;
+        rec.name = sample.name;
+        rec.outs.resize(nout);
+        rec.classifier.assign(nout, 0);
+        rec.agree.assign(nout, 0);
+        rec.rows.assign(nout, 0);
+        rec.ref_argmax.resize(nout);
+        rec.cand_argmax.resize(nout);
         std::map<std::string, Tensor> r, c;
         try {
             r = rex.run(sample.inputs, nullptr, layerwise ? rkeep : std::set<std::string>{});
@@ -205,67 +307,93 @@ AccuracySummary evaluate_models(const graph::Model& reference, const graph::Mode
         }
         if (layerwise)
             for (const auto& i : sample.inputs) r[i.first] = i.second;
-        for (size_t k = 0; k < rg.outputs.size(); ++k) {
+        for (size_t k = 0; k < nout; ++k) {
             const std::string& on = rg.outputs[k].name;
             const Tensor &rt = r.at(on), &ct = c.at(on);
-            outs[k].add(rt, ct, "output '" + on + "'");
+            rec.outs[k].add(rt, ct, "output '" + on + "'");
             if (is_classifier(rt) && rt.shape() == ct.shape()) {
-                if (classifier < 0) classifier = (int)k;
+                rec.classifier[k] = 1;
                 auto ra = argmax_rows(rt), ca = argmax_rows(ct);
-                for (size_t i = 0; i < ra.size(); ++i) agree[k] += ra[i] == ca[i];
-                rows[k] += (int64_t)ra.size();
-                if ((int)k == classifier && !opt.labels.empty()) {
-                    for (size_t i = 0; i < ra.size(); ++i, ++label_row) {
-                        HQ_CHECK(label_row < (int64_t)opt.labels.size(), "labels: only ", opt.labels.size(),
-                                 " labels for more samples (sample '", sample.name, "')");
-                        ref_correct += ra[i] == opt.labels[label_row];
-                        cand_correct += ca[i] == opt.labels[label_row];
-                        ++labelled;
-                    }
+                for (size_t i = 0; i < ra.size(); ++i) rec.agree[k] += ra[i] == ca[i];
+                rec.rows[k] = (int64_t)ra.size();
+                if (!opt.labels.empty()) {
+                    rec.ref_argmax[k] = std::move(ra);
+                    rec.cand_argmax[k] = std::move(ca);
                 }
             }
         }
         if (layerwise) {
-            for (auto& l : layers) {
+            rec.layers.resize(layers.size());
+            for (size_t j = 0; j < layers.size(); ++j) {
+                const Layer& l = layers[j];
+                auto& lr = rec.layers[j];
                 auto rt = r.find(l.tensor), ct = c.find(l.tensor);
                 if (rt == r.end() || ct == c.end()) continue;
-                l.acc.add(rt->second, ct->second, "tensor '" + l.tensor + "'");
+                lr.seen = true;
+                lr.acc.add(rt->second, ct->second, "tensor '" + l.tensor + "'");
                 std::vector<Tensor> ins;
-                for (const auto& in : l.node->inputs) {
-                    Tensor v = in.empty() ? Tensor() : resolve(candidate, cprod, r, in, 0);
-                    // A reference float32 tensor read inside the candidate's FP16 region: cast it as the
-                    // candidate holds it.
-                    auto cv = in.empty() ? c.end() : c.find(in);
-                    const auto is_float = [](DType d) { return d == DType::F16 || d == DType::F32; };
-                    if (cv != c.end() && !v.empty() && cv->second.dtype() != v.dtype() && is_float(v.dtype()) &&
-                        is_float(cv->second.dtype())) {
-                        graph::Node cast;
-                        cast.op_type = "Cast";
-                        cast.name = "cast_" + in;
-                        cast.inputs = {in};
-                        cast.outputs = {in + "_cast"};
-                        graph::Attribute to;
-                        to.kind = graph::Attribute::Kind::Int;
-                        to.i = cv->second.dtype() == DType::F16 ? 10 : 1;
-                        cast.attrs["to"] = to;
-                        v = exec::cpu::evaluate_node(cast, {v}, 13).at(0);
-                    }
-                    ins.push_back(v);
-                }
+                for (const auto& in : l.node->inputs)
+                    ins.push_back(in.empty() ? Tensor() : resolve(candidate, cprod, r, in, 0));
                 auto local = exec::cpu::evaluate_node(*l.node, ins, candidate.opset(l.node->domain));
-                l.added.add(rt->second, local.at(0), "tensor '" + l.tensor + "'");
+                lr.added.add(rt->second, local.at(0), "tensor '" + l.tensor + "'");
                 for (const auto& a : l.activations) {
                     auto ra = r.find(a), ca = c.find(a);
-                    if (ra != r.end() && ca != c.end()) l.inherited[a].add(ra->second, ca->second, a);
+                    if (ra != r.end() && ca != c.end()) lr.inherited[a].add(ra->second, ca->second, a);
                 }
                 if (!l.activations.empty()) {
                     auto ra = r.find(l.activations[0]);
                     if (ra != r.end() && ra->second.dtype() == DType::F32)
-                        l.hist.add(ra->second.data<float>(), ra->second.numel());
+                        lr.hist.add(ra->second.data<float>(), ra->second.numel());
                 }
             }
         }
+        return rec;
+    };
+    int64_t n = (int64_t)data.size();
+    if (opt.max_samples > 0) n = std::min(n, opt.max_samples);
+    const bool distributed = opt.distributed && dist::size() > 1;
+    const auto [begin, end] = distributed ? dist::my_share(n) : std::pair<int64_t, int64_t>(0, n);
+    Progress progress("evaluate", end - begin);
+    dist::Packer mine;  // a rank > 0's records, for rank 0
+    std::optional<dist::Failure> failure;
+    for (int64_t si = begin; si < end; ++si) {
+        if (!distributed) {
+            accumulate(measure(si));
+        } else {
+            try {
+                SampleRecord rec = measure(si);
+                if (dist::is_root())
+                    accumulate(rec);
+                else
+                    pack_record(mine, rec);
+            } catch (const Error& e) {
+                failure = dist::Failure{dist::rank(), e.exit_code(), e.what()};
+                break;
+            }
+        }
         progress.tick();
+        dist::test_fault_point();
+    }
+    if (distributed) {
+        dist::agree_or_throw(failure);
+        const auto parts = dist::gather(mine.take());
+        // Rank 0 adds the others' records in rank order; its own failures there (labels) are every rank's.
+        failure.reset();
+        if (dist::is_root()) {
+            try {
+                for (size_t rk = 1; rk < parts.size(); ++rk) {
+                    dist::Unpacker u(parts[rk]);
+                    while (!u.done()) accumulate(unpack_record(u));
+                }
+            } catch (const Error& e) {
+                failure = dist::Failure{0, e.exit_code(), e.what()};
+            }
+        }
+        dist::agree_or_throw(failure);
+        if (!dist::is_root()) {
+            s.samples = n;
+            return s;  // rank 0 holds the summary
+        }
     }
     progress.finish();
     s.samples = n;

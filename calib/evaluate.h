@@ -1,6 +1,7 @@
 // Evaluation of a candidate model against its reference on a data folder, streaming sample by sample:
 // per-output error metrics, top-1 agreement, label accuracy, and layer-wise SQNR that separates the
-// error a layer adds from the error it inherits.
+// error a layer adds from the error it inherits. Metrics are sums of per-sample records in sample order, so an
+// MPI run (EvaluateOptions::distributed) equals one process bit for bit.
 #pragma once
 #include <optional>
 #include <string>
@@ -16,6 +17,10 @@ struct EvaluateOptions {
     std::vector<int64_t> labels;    // one class per sample (per row of the first classifier output)
     int64_t layer_samples = 8;      // samples used for the layer-wise comparison (0: none)
     int64_t max_samples = 0;        // 0: all
+    // Split the samples over the ranks of an MPI job (dist::size() > 1), contiguous blocks by sorted index
+    // (dist::share); rank 0 adds the others' per-sample metrics in sample order and alone gets the summary (the
+    // others: samples only). Equal, bit for bit, to one process. A failing rank makes every rank throw.
+    bool distributed = false;
 };
 
 // Reads a labels file: one integer class per line (blank lines and '#' comments ignored).

@@ -1,5 +1,7 @@
 #include "calib/histogram.h"
 
+#include "dist/pack.h"
+
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
@@ -272,6 +274,38 @@ Histogram Histogram::from_parts(float mn, float mx, uint64_t nan, uint64_t inf, 
     h.exp_ = exponent;
     h.count_ = total;
     h.bins_ = std::move(bins);
+    return h;
+}
+
+void Histogram::pack(dist::Packer& p) const {
+    p.put<uint8_t>(with_bins_);
+    p.put(count_);
+    p.put(nan_);
+    p.put(inf_);
+    p.put(min_);
+    p.put(max_);
+    p.put<int32_t>(exp_);
+    size_t first = 0, last = bins_.size();
+    while (first < last && bins_[first] == 0) ++first;
+    while (last > first && bins_[last - 1] == 0) --last;
+    p.put<uint64_t>(bins_.size());
+    p.put<uint64_t>(first);
+    p.put_vec(std::vector<uint64_t>(bins_.begin() + first, bins_.begin() + last));
+}
+
+Histogram Histogram::unpack(dist::Unpacker& u) {
+    Histogram h(u.get<uint8_t>() != 0);
+    h.count_ = u.get<uint64_t>();
+    h.nan_ = u.get<uint64_t>();
+    h.inf_ = u.get<uint64_t>();
+    h.min_ = u.get<float>();
+    h.max_ = u.get<float>();
+    h.exp_ = u.get<int32_t>();
+    const auto n = u.get<uint64_t>(), first = u.get<uint64_t>();
+    const auto counts = u.get_vec<uint64_t>();
+    HQ_ASSERT(n <= (uint64_t)kBins && first + counts.size() <= n, "histogram message out of range");
+    h.bins_.assign(n, 0);
+    std::copy(counts.begin(), counts.end(), h.bins_.begin() + first);
     return h;
 }
 

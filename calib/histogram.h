@@ -13,6 +13,10 @@
 namespace hq::exec {
 struct TensorStats;
 }
+namespace hq::dist {
+class Packer;
+class Unpacker;
+}
 
 namespace hq::calib {
 
@@ -55,6 +59,9 @@ public:
                                 std::vector<uint64_t> bins);
     // Restores a min/max-only record.
     static Histogram from_minmax(float mn, float mx, uint64_t count, uint64_t nan, uint64_t inf);
+    // An exact copy through bytes (the bins from the first to the last non-zero one), for ranks of a job.
+    void pack(dist::Packer& p) const;
+    static Histogram unpack(dist::Unpacker& u);
 
 private:
     void grow_to(int e);  // doubles the range until it is 2^e

@@ -30,7 +30,7 @@ void ErrorStats::merge(const ErrorStats& o) {
     dot += o.dot;
     ref_sq += o.ref_sq;
     cand_sq += o.cand_sq;
-    max_abs = std::max(max_abs, o.max_abs);
+    if (o.max_abs > max_abs || std::isnan(o.max_abs)) max_abs = o.max_abs;  // NaN sticks, as in add()
     sum_abs += o.sum_abs;
     count += o.count;
 }

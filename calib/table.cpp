@@ -100,6 +100,12 @@ std::string CalibrationTable::to_json() const {
         for (const auto& f : nonfinite_inputs) d.push_back(json::array({f.sample, f.input, f.nan, f.inf}));
         j["nonfinite_inputs"] = d;
     }
+    if (ranks > 1) {
+        j["ranks"] = ranks;
+        json r = json::array();
+        for (const auto& [b, e] : rank_samples) r.push_back(json::array({b, e}));
+        j["rank_samples"] = r;
+    }
     // One line per tensor: readable in a diff, and compact (histograms are long arrays).
     std::string out = "{\n";
     for (auto it = j.begin(); it != j.end(); ++it) out += "  " + json(it.key()).dump() + ": " + it.value().dump() + ",\n";

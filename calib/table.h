@@ -31,6 +31,10 @@ struct CalibrationTable {
         auto operator<=>(const NonFiniteInput&) const = default;
     };
     std::vector<NonFiniteInput> nonfinite_inputs;
+    // Provenance of an MPI run (written when ranks > 1, not read back): the ranks, and the samples each took as
+    // [begin, end) of the sorted sample indices.
+    int ranks = 1;
+    std::vector<std::pair<int64_t, int64_t>> rank_samples;
     // Tensors whose histogram counted NaN or Inf values.
     size_t nonfinite_tensors() const;
 
