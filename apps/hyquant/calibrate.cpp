@@ -21,12 +21,14 @@ void summarize(const calib::CalibrationTable& t, const std::string& out, const s
     for (size_t k = 0; k < t.nonfinite_inputs.size(); ++k)
         bad_samples += k == 0 || t.nonfinite_inputs[k].sample != t.nonfinite_inputs[k - 1].sample;
     const std::string what = merged.empty() ? "calibrated" : fmt::format("merged {} table{}:", merged.size(), merged.size() == 1 ? "" : "s");
-    spdlog::info("{} {} tensors ({} with histograms) over {} samples, method {}; wrote {}", what, t.tensors.size(),
-                 histograms, t.samples, calib::method_name(t.method), out);
+    const std::string ranks = t.ranks > 1 ? fmt::format(" on {} ranks", t.ranks) : "";
+    spdlog::info("{} {} tensors ({} with histograms) over {} samples{}, method {}; wrote {}", what, t.tensors.size(),
+                 histograms, t.samples, ranks, calib::method_name(t.method), out);
     if (!as_json) return;
     Json j{{"command", "calibrate"}, {"output", out}, {"model", t.model}};
     if (!merged.empty()) j["merged"] = merged;
     j["samples"] = t.samples;
+    if (t.ranks > 1) j["ranks"] = t.ranks;
     j["samples_identified"] = t.sample_digests.size();
     j["tensors"] = t.tensors.size();
     j["histograms"] = histograms;
@@ -73,11 +75,14 @@ void add_calibrate(CLI::App& app, Action& action) {
             check_writable(o->out);
             if (!o->merge.empty()) {
                 HQ_CHECK(o->model.empty() && o->data.empty(), "calibrate --merge takes tables only, not MODEL or --data");
+                // Under MPI every rank reads the tables (cheap); rank 0 writes.
                 calib::CalibrationTable t = calib::merge_tables(
                     o->merge, method_given ? std::optional<calib::Method>(method) : std::nullopt,
                     percentile_given ? std::optional<double>(o->percentile) : std::nullopt);
-                t.write(o->out);
-                summarize(t, o->out, o->merge, o->json);
+                run_on_root([&] {
+                    t.write(o->out);
+                    summarize(t, o->out, o->merge, o->json);
+                });
                 return 0;
             }
             HQ_CHECK(!o->model.empty(), "calibrate: MODEL is required (or --merge)");
@@ -93,13 +98,17 @@ void add_calibrate(CLI::App& app, Action& action) {
             co.method = method;
             co.percentile = o->percentile;
             co.max_samples = o->samples;
+            // Under mpirun/srun each rank takes its block of the samples; rank 0 merges and writes.
+            co.distributed = true;
             // NaN/Inf in the data are reported by calibrate() itself: one line per sample file, one summary.
             calib::CalibrationTable t = calib::calibrate(m, backends, data, co);
             log_backend_summary(backends);
-            t.model = o->model;
-            t.fingerprint = calib::model_fingerprint(o->model);
-            t.write(o->out);
-            summarize(t, o->out, {}, o->json);
+            run_on_root([&] {
+                t.model = o->model;
+                t.fingerprint = calib::model_fingerprint(o->model);
+                t.write(o->out);
+                summarize(t, o->out, {}, o->json);
+            });
             return 0;
         };
     });

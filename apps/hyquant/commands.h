@@ -44,6 +44,9 @@ void print_accuracy(const calib::AccuracySummary& s);
 std::pair<std::string, Shape> parse_shape_arg(const std::string& s);
 // Loads a model, fixes the given input shapes, infers shapes and runs the graph pass pipeline.
 graph::Model load_and_prepare(const std::string& path, const std::map<std::string, Shape>& shapes, bool run_passes);
+// Runs `fn` on rank 0 of an MPI job (the whole of a one-process run) and makes every rank agree on its outcome:
+// an hq::Error in it ends every rank with its exit code (dist::agree_or_throw). For writing outputs.
+void run_on_root(const std::function<void()>& fn);
 // The command line as one string (for model metadata).
 std::string command_line();
 void set_command_line(int argc, char** argv);

@@ -3,6 +3,8 @@
 #include <cstdio>
 
 #include "apps/hyquant/commands.h"
+
+#include "dist/dist.h"
 #include "core/error.h"
 #include "exec/cpu/cpu_backend.h"
 #include "graph/passes.h"
@@ -20,6 +22,19 @@ void set_command_line(int argc, char** argv) {
     }
 }
 std::string command_line() { return g_cmdline; }
+
+void run_on_root(const std::function<void()>& fn) {
+    if (dist::size() == 1) return fn();
+    std::optional<dist::Failure> failure;
+    if (dist::is_root()) {
+        try {
+            fn();
+        } catch (const Error& e) {
+            failure = dist::Failure{0, e.exit_code(), e.what()};
+        }
+    }
+    dist::agree_or_throw(failure);
+}
 
 void print_json(const Json& summary) {
     std::string s = summary.dump(2) + "\n";

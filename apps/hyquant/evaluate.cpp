@@ -61,40 +61,45 @@ void add_evaluate(CLI::App& app, Action& action) {
             eo.layer_samples = o->layer_samples;
             eo.max_samples = o->samples;
             auto backend = select_device(o->run);
+            eo.distributed = true;  // under mpirun/srun each rank takes its block of the samples
             calib::AccuracySummary s = calib::evaluate_models(ref, cand, data, *backend, eo);
             log_backend_summary(*backend);
-            s.kind = "evaluate";
-            s.reference = o->reference;
-            s.candidate = o->candidate;
-            s.data = o->data;
-            s.labels = o->labels;
-            s.command = command_line();
-            double drop = calib::budget_drop(s, s.budget_metric);
-            s.drop = drop;
-            s.max_drop = o->max_drop;
-            s.budget_ok = !o->max_drop || drop <= *o->max_drop + 1e-9;
-            print_accuracy(s);
-            if (!o->reports.empty()) report::write_accuracy_reports(s, o->reports);
-            // Summary: what was compared and found, the budget's verdict, the reports written.
-            std::string budget;
-            if (o->max_drop)
-                budget = fmt::format("; {} {:.2f} {} --max-drop {:.2f}", s.budget_metric, drop, s.budget_ok ? "<=" : ">",
-                                     *o->max_drop);
-            spdlog::info("evaluated {} against {} on {} samples: {}{}", o->candidate, o->reference, s.samples,
-                         accuracy_clause(s), budget);
-            if (!o->reports.empty()) spdlog::info("wrote {}", join_list(o->reports));
-            if (o->json) {
-                Json j{{"command", "evaluate"}, {"reference", o->reference}, {"candidate", o->candidate}};
-                j.update(accuracy_summary_json(s));
-                j["reports"] = o->reports;
-                print_json(j);
-            }
-            if (!s.budget_ok) {
-                spdlog::error("accuracy budget broken: {} is {:.2f} > --max-drop {:.2f}", s.budget_metric, drop,
-                              *o->max_drop);
-                return 3;
-            }
-            return 0;
+            // Rank 0 holds the summary: it prints and writes; every rank agrees on a failure there.
+            int rc = 0;
+            run_on_root([&] {
+                s.kind = "evaluate";
+                s.reference = o->reference;
+                s.candidate = o->candidate;
+                s.data = o->data;
+                s.labels = o->labels;
+                s.command = command_line();
+                double drop = calib::budget_drop(s, s.budget_metric);
+                s.drop = drop;
+                s.max_drop = o->max_drop;
+                s.budget_ok = !o->max_drop || drop <= *o->max_drop + 1e-9;
+                print_accuracy(s);
+                if (!o->reports.empty()) report::write_accuracy_reports(s, o->reports);
+                // Summary: what was compared and found, the budget's verdict, the reports written.
+                std::string budget;
+                if (o->max_drop)
+                    budget = fmt::format("; {} {:.2f} {} --max-drop {:.2f}", s.budget_metric, drop,
+                                         s.budget_ok ? "<=" : ">", *o->max_drop);
+                spdlog::info("evaluated {} against {} on {} samples: {}{}", o->candidate, o->reference, s.samples,
+                             accuracy_clause(s), budget);
+                if (!o->reports.empty()) spdlog::info("wrote {}", join_list(o->reports));
+                if (o->json) {
+                    Json j{{"command", "evaluate"}, {"reference", o->reference}, {"candidate", o->candidate}};
+                    j.update(accuracy_summary_json(s));
+                    j["reports"] = o->reports;
+                    print_json(j);
+                }
+                if (!s.budget_ok) {
+                    spdlog::error("accuracy budget broken: {} is {:.2f} > --max-drop {:.2f}", s.budget_metric, drop,
+                                  *o->max_drop);
+                    rc = 3;
+                }
+            });
+            return rc;
         };
     });
 }

@@ -8,6 +8,7 @@
 #include "apps/hyquant/commands.h"
 #include "core/error.h"
 #include "core/progress.h"
+#include "dist/dist.h"
 
 int main(int argc, char** argv) {
     hq::app::set_command_line(argc, argv);
@@ -44,16 +45,41 @@ int main(int argc, char** argv) {
     spdlog::set_level(quiet && level == "info" ? spdlog::level::warn : spdlog::level::from_str(level));
     hq::Progress::set_enabled(!quiet);
 
+    // Under mpirun/srun: one rank of a job (lib/dist). Only rank 0 shows progress and logs below errors; the
+    // others log errors only (prefixed with their rank), and errors every rank agreed on only on rank 0.
+    std::string note;
     try {
-        return action ? action() : 0;
+        note = hq::dist::init(&argc, &argv);
     } catch (const hq::Error& e) {
         spdlog::error("{}", e.what());
-        return e.exit_code();
-    } catch (const std::bad_alloc&) {
-        spdlog::error("out of memory");
-        return 1;
-    } catch (const std::exception& e) {
-        spdlog::error("internal error: {}", e.what());
         return 1;
     }
+    if (!note.empty()) spdlog::warn("{}", note);
+    if (hq::dist::size() > 1 && !hq::dist::is_root()) {
+        logger->set_pattern(fmt::format("%^%l%$: rank {}: %v", hq::dist::rank()));
+        spdlog::set_level(std::max(spdlog::get_level(), spdlog::level::err));
+        hq::Progress::set_enabled(false);
+    }
+
+    bool agreed = true;  // false: an error only this rank knows of (the job is then aborted on every rank)
+    int rc = 0;
+    try {
+        rc = action ? action() : 0;
+    } catch (const hq::dist::AgreedError& e) {
+        if (!e.quiet()) spdlog::error("{}", e.what());
+        rc = e.exit_code();
+    } catch (const hq::Error& e) {
+        spdlog::error("{}", e.what());
+        rc = e.exit_code();
+        agreed = false;
+    } catch (const std::bad_alloc&) {
+        spdlog::error("out of memory");
+        rc = 1;
+        agreed = false;
+    } catch (const std::exception& e) {
+        spdlog::error("internal error: {}", e.what());
+        rc = 1;
+        agreed = false;
+    }
+    return hq::dist::finish(rc, agreed);
 }
