@@ -5,6 +5,7 @@
 #   scripts/bench_calibrate.sh [--threads N] [--reps R] [--r50-reps R] [--cls-copies C]
 #                              [--r50-count K] [--methods "minmax percentile entropy mse"]
 #                              [--only cls|png|resnet50|rss] [--keep]
+#   scripts/bench_calibrate.sh --mpi K [--threads N] [--reps R] [--cls-copies C] [--methods "..."]
 #
 # Defaults: 2 threads; methods minmax percentile entropy mse; the bundled model
 # models/ppocr_mobile_v2_cls.onnx on its 8 reference .npy inputs repeated 25 times (200 samples,
@@ -26,15 +27,20 @@
 # samples of the bundled model (augmented copies of the 8 reference inputs: random gain 0.8-1.2 and
 # noise sigma 0.05, clipped to [-1, 1], written as .npy into a temp folder), per method; ratio
 # RSS(1000)/RSS(10).
+# MPI (--mpi K, needs an MPI build and mpirun): `hyquant calibrate` of the bundled model on its 8 reference .npy
+# inputs repeated C times (default 25: 200 samples), one process vs `mpirun -np K` (each rank its block of the
+# samples, --threads N per rank, default 1), per method, R reps (default 3); printed: median wall times and the
+# speed-up T(1 process) / T(K ranks). The tables are checked equal (provenance aside). Only --mpi's part runs.
 # Only medians and ratios mean anything: machines are shared and noisy.
 set -euo pipefail
 source "$(dirname "$0")/bench_common.sh"
 
-THREADS=2 REPS=3 R50_REPS=2 CLS_COPIES=25 R50_COUNT=8 ONLY="" KEEP=0
+THREADS=2 REPS=3 R50_REPS=2 CLS_COPIES=25 R50_COUNT=8 ONLY="" KEEP=0 MPI_RANKS=0 THREADS_GIVEN=0
 METHODS="minmax percentile entropy mse"
 while [ $# -gt 0 ]; do
     case $1 in
-        --threads) THREADS=$2; shift 2 ;;
+        --threads) THREADS=$2; THREADS_GIVEN=1; shift 2 ;;
+        --mpi) MPI_RANKS=$2; shift 2 ;;
         --reps) REPS=$2; shift 2 ;;
         --r50-reps) R50_REPS=$2; shift 2 ;;
         --cls-copies) CLS_COPIES=$2; shift 2 ;;
@@ -47,6 +53,12 @@ while [ $# -gt 0 ]; do
     esac
 done
 want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
+if [ "$MPI_RANKS" != 0 ]; then
+    [ "$MPI_RANKS" -ge 2 ] 2>/dev/null || fail "--mpi K: K must be an integer >= 2"
+    command -v mpirun >/dev/null 2>&1 || fail "--mpi: mpirun not found (sudo apt-get install openmpi-bin libopenmpi-dev)"
+    [ "$THREADS_GIVEN" = 1 ] || THREADS=1
+    ONLY=mpi
+fi
 
 if [ ! -x /usr/bin/time ]; then
     if [ "$(id -u)" = 0 ]; then
@@ -148,6 +160,44 @@ EOF
     done
 }
 
+# bench_mpi: one process vs K ranks on the same folder, per method.
+bench_mpi() {
+    local w=$TMP/mpi k f m r t1 tk
+    mkdir -p "$w/many"
+    for ((k = 0; k < CLS_COPIES; ++k)); do
+        for f in "$CLS_INPUTS"/*.npy; do ln -s "$(readlink -f "$f")" "$w/many/$(printf 'c%03d' "$k")_$(basename "$f")"; done
+    done
+    local n; n=$(find "$w/many" -maxdepth 1 -name '*.npy' | wc -l)
+    local mpirun=(mpirun --oversubscribe -np "$MPI_RANKS")
+    [ "$(id -u)" = 0 ] && mpirun+=(--allow-run-as-root)
+    export OMPI_MCA_btl_vader_single_copy_mechanism=none
+    "${mpirun[@]}" "$HQ" calibrate "$CLS_MODEL" --data "$w/many" -o "$w/probe.json" --samples 2 -q 2>"$w/probe.err" ||
+        fail "mpirun of hyquant failed: $(tail -3 "$w/probe.err" | tr '\n' ' ')"
+    grep -q "built without MPI" "$w/probe.err" && fail "$HQ was built without MPI (install libopenmpi-dev, rebuild)"
+    echo "== calibrate $(basename "$CLS_MODEL"), $n samples: 1 process vs $MPI_RANKS ranks, $THREADS threads per" \
+        "process/rank, $REPS reps ($(nproc) cores: expect <= $(( $(nproc) < MPI_RANKS ? $(nproc) : MPI_RANKS )))"
+    printf '  %-10s  %14s  %14s  %8s\n' method "1 process (ms)" "$MPI_RANKS ranks (ms)" speed-up
+    for m in $METHODS; do
+        local ones="" ks=""
+        for ((r = 0; r < REPS; ++r)); do
+            rm -f "$w/one.json" "$w/k.json"
+            run_timed t1 "$w/one.log" "$HQ" calibrate "$CLS_MODEL" --data "$w/many" -o "$w/one.json" --method "$m" \
+                --threads "$THREADS" -q || fail "calibrate --method $m: $(tail -3 "$w/one.log" | tr '\n' ' ')"
+            run_timed tk "$w/k.log" "${mpirun[@]}" "$HQ" calibrate "$CLS_MODEL" --data "$w/many" -o "$w/k.json" \
+                --method "$m" --threads "$THREADS" -q || fail "mpirun calibrate --method $m: $(tail -3 "$w/k.log" | tr '\n' ' ')"
+            cmp -s <(grep -v -e '^  "ranks": ' -e '^  "rank_samples": ' "$w/one.json") \
+                <(grep -v -e '^  "ranks": ' -e '^  "rank_samples": ' "$w/k.json") ||
+                fail "method $m: the table of $MPI_RANKS ranks differs from one process's"
+            ones+=" $t1" ks+=" $tk"
+            log "mpi rep $((r + 1)) $m: 1 process ${t1}ms, $MPI_RANKS ranks ${tk}ms"
+        done
+        local m1 mk
+        m1=$(median $ones) mk=$(median $ks)
+        printf '  %-10s  %14s  %14s  %8s\n' "$m" "$m1" "$mk" "$(calc "$m1 / $mk" 2)"
+    done
+}
+
+want mpi && bench_mpi
 want cls && bench_time ppocr_cls "$CLS_MODEL" "$CLS_INPUTS" "$CLS_COPIES" npy "$REPS"
 want png && bench_time ppocr_cls_png "$CLS_MODEL" "$ROOT/models/textlines/calib" 4 png "$REPS" "${IMG_FLAGS[@]}"
 want resnet50 && bench_time resnet50 "$R50_MODEL" "$(r50_inputs_dir "$R50_COUNT")" 1 npy "$R50_REPS"
