@@ -162,7 +162,7 @@ EOF
 
 # bench_mpi: one process vs K ranks on the same folder, per method.
 bench_mpi() {
-    local w=$TMP/mpi k f m r t1 tk
+    local w=$TMP/mpi k f m r tone tmany
     mkdir -p "$w/many"
     for ((k = 0; k < CLS_COPIES; ++k)); do
         for f in "$CLS_INPUTS"/*.npy; do ln -s "$(readlink -f "$f")" "$w/many/$(printf 'c%03d' "$k")_$(basename "$f")"; done
@@ -181,15 +181,15 @@ bench_mpi() {
         local ones="" ks=""
         for ((r = 0; r < REPS; ++r)); do
             rm -f "$w/one.json" "$w/k.json"
-            run_timed t1 "$w/one.log" "$HQ" calibrate "$CLS_MODEL" --data "$w/many" -o "$w/one.json" --method "$m" \
+            run_timed tone "$w/one.log" "$HQ" calibrate "$CLS_MODEL" --data "$w/many" -o "$w/one.json" --method "$m" \
                 --threads "$THREADS" -q || fail "calibrate --method $m: $(tail -3 "$w/one.log" | tr '\n' ' ')"
-            run_timed tk "$w/k.log" "${mpirun[@]}" "$HQ" calibrate "$CLS_MODEL" --data "$w/many" -o "$w/k.json" \
+            run_timed tmany "$w/k.log" "${mpirun[@]}" "$HQ" calibrate "$CLS_MODEL" --data "$w/many" -o "$w/k.json" \
                 --method "$m" --threads "$THREADS" -q || fail "mpirun calibrate --method $m: $(tail -3 "$w/k.log" | tr '\n' ' ')"
             cmp -s <(grep -v -e '^  "ranks": ' -e '^  "rank_samples": ' "$w/one.json") \
                 <(grep -v -e '^  "ranks": ' -e '^  "rank_samples": ' "$w/k.json") ||
                 fail "method $m: the table of $MPI_RANKS ranks differs from one process's"
-            ones+=" $t1" ks+=" $tk"
-            log "mpi rep $((r + 1)) $m: 1 process ${t1}ms, $MPI_RANKS ranks ${tk}ms"
+            ones+=" $tone" ks+=" $tmany"
+            log "mpi rep $((r + 1)) $m: 1 process ${tone}ms, $MPI_RANKS ranks ${tmany}ms"
         done
         local m1 mk
         m1=$(median $ones) mk=$(median $ks)
