@@ -36,7 +36,7 @@ struct Opts {
     std::string model, out, calib, data, plan_in, plan_out, method, precision = "int8", activation_type, target;
     std::string eval_data, labels;
     std::optional<double> max_drop;
-    bool keep_best = false;
+    bool keep_best = false, json = false;
     double percentile = 99.99, min_sqnr = 30.0, guard_sqnr = 12.0;
     int64_t samples = 0, sensitivity_samples = 16;
     bool per_tensor = false, reduce_range = false, reduce_range_given = false, bias_correction = false, equalize = false;
@@ -70,6 +70,64 @@ void write_all_reports(const report::QuantizeSummary& q, const std::vector<std::
     for (const auto& p : paths) (p.size() > 5 && p.compare(p.size() - 5, 5, ".html") == 0 ? acc_paths : quant_paths).push_back(p);
     report::write_quantize_reports(q, quant_paths, &*acc);
     if (!acc_paths.empty()) report::write_accuracy_reports(*acc, acc_paths);
+}
+
+// The final summary (one to three info lines on stderr) and, with --json, the same as JSON on stdout.
+// `written`: the model, its plan and the reports are on disk; otherwise exit 3 left nothing but the reports
+// (budget search) or nothing at all (guard).
+int finish(const Opts& o, const report::QuantizeSummary& s, const std::string& plan_out, bool written,
+           bool reports_written, const std::optional<calib::AccuracySummary>& acc, int rc) {
+    // Precision counts and sizes exactly as the JSON report has them.
+    Json rep = Json::parse(report::quantize_json(s, acc ? &*acc : nullptr));
+    std::string counts;
+    for (auto& [k, v] : rep["precision_counts"].items()) counts += (counts.empty() ? "" : ", ") + std::to_string(v.get<int>()) + " " + k;
+    const std::string where = fmt::format("for target {} ({})", s.target, s.engine);
+    if (written)
+        spdlog::info("wrote {} {}: {} layers ({}); {:.1f} KiB -> {:.1f} KiB ({:.0f}% of FP32)", o.out, where,
+                     s.plan.layers.size(), counts, s.bytes_in / 1024.0, s.bytes_out / 1024.0,
+                     s.bytes_in ? 100.0 * s.bytes_out / s.bytes_in : 0.0);
+    else
+        spdlog::info("nothing written {}: best plan {} layers ({}); exit 3", where, s.plan.layers.size(), counts);
+    if (acc) {
+        std::string budget = o.max_drop ? fmt::format("; {} {:.2f} {} --max-drop {:.2f}", acc->budget_metric,
+                                                      acc->drop.value_or(0), acc->budget_ok ? "<=" : ">", *o.max_drop)
+                                        : "";
+        spdlog::info("evaluated on {} samples of {}: {}{}", acc->samples, acc->data, accuracy_clause(*acc), budget);
+    } else if (s.guard) {
+        spdlog::info("guard: worst output '{}' {:.1f} dB {} {:.1f} dB on {} held-out samples{}", s.guard->worst_output,
+                     s.guard->worst_sqnr_db, s.guard->met ? ">=" : "<", s.guard_sqnr_db, s.guard->summary.samples,
+                     s.guard->moved.empty() ? std::string()
+                                            : fmt::format(" ({} layers moved to {})", s.guard->moved.size(),
+                                                          quant::precision_name(quant::find_target(s.target).fallback)));
+    }
+    std::vector<std::string> also;
+    if (written) also.push_back(plan_out);
+    if (reports_written) also.insert(also.end(), o.reports.begin(), o.reports.end());
+    if (!also.empty()) spdlog::info("also wrote {}", join_list(also));
+    if (o.json) {
+        Json j{{"command", "quantize"},
+               {"model", o.model},
+               {"output", written ? Json(o.out) : Json(nullptr)},
+               {"plan_out", written ? Json(plan_out) : Json(nullptr)},
+               {"reports", reports_written ? Json(o.reports) : Json::array()},
+               {"exit_code", rc},
+               {"target", s.target},
+               {"engine", s.engine},
+               {"precision", s.precision},
+               {"activation_type", s.activation_type},
+               {"layers", s.plan.layers.size()},
+               {"precision_counts", rep["precision_counts"]},
+               {"engine_kernel_counts", rep["engine_kernel_counts"]}};
+        j["size_bytes"] = written ? rep["size_bytes"] : Json{{"input", s.bytes_in}, {"output", nullptr}, {"ratio", nullptr}};
+        j["guard"] = rep["guard"].is_null()
+                         ? Json(nullptr)
+                         : Json{{"min_sqnr_db", rep["guard"]["min_sqnr_db"]},    {"samples", rep["guard"]["samples"]},
+                                {"met", rep["guard"]["met"]},                    {"worst_output", rep["guard"]["worst_output"]},
+                                {"worst_sqnr_db", rep["guard"]["worst_sqnr_db"]}, {"moved", rep["guard"]["moved"]}};
+        j["accuracy"] = acc ? accuracy_summary_json(*acc) : Json(nullptr);
+        print_json(j);
+    }
+    return rc;
 }
 
 int run_quantize(const Opts& o) {
@@ -223,6 +281,24 @@ int run_quantize(const Opts& o) {
     }
 
     const bool whole_fp16 = precision == quant::Precision::Fp16 && !mixed;
+    // What the reports and the final summary say about this run, for the plan `p`.
+    auto fill_summary = [&](const quant::Plan& p) {
+        summary.model = o.model;
+        summary.output = o.out;
+        summary.command = command_line();
+        summary.method = calib::method_name(method);
+        summary.precision = o.precision;
+        summary.activation_type = p.activation_type;
+        summary.target = target.name;
+        summary.engine = target.engine;
+        summary.per_channel = p.per_channel;
+        summary.calibration_samples = table.samples;
+        summary.opset_in = opset_in;
+        summary.opset_out = m.opset("");
+        summary.plan = p;
+        std::error_code fec;
+        summary.bytes_in = fs::file_size(o.model, fec);
+    };
     std::optional<calib::AccuracySummary> accuracy;
     if (o.max_drop) {
         HQ_CHECK(!o.eval_data.empty(), "--max-drop needs --eval-data DIR");
@@ -255,8 +331,9 @@ int run_quantize(const Opts& o) {
             print_accuracy(*accuracy);
             spdlog::error("accuracy budget {:.2f} cannot be met: best {} is {:.2f} (nothing written; --keep-best writes it)",
                           *o.max_drop, accuracy->budget_metric, accuracy->drop.value_or(0));
+            fill_summary(plan);
             if (!o.reports.empty()) write_all_reports(summary, o.reports, accuracy);
-            return 3;
+            return finish(o, summary, plan_out, false, !o.reports.empty(), accuracy, 3);
         }
     }
     // The quality guard: every output of the candidate against the FP32 model on held-out samples.
@@ -285,7 +362,13 @@ int run_quantize(const Opts& o) {
                           "written (--guard-sqnr 0 disables the guard)",
                           gr.worst_output, gr.worst_sqnr_db, o.guard_sqnr, gr.moved.size(),
                           quant::precision_name(target.fallback));
-            return 3;
+            summary.guard = gr;
+            summary.guard_data = guard_source;
+            summary.guard_sqnr_db = o.guard_sqnr;
+            fill_summary(gr.plan);
+            // The reports say why (for a CI comment); the model and plan are not written.
+            if (!o.reports.empty()) write_all_reports(summary, o.reports, accuracy);
+            return finish(o, summary, plan_out, false, !o.reports.empty(), accuracy, 3);
         }
         if (!gr.moved.empty())
             spdlog::info("guard: moved {} layers to {} (worst output {:.1f} -> {:.1f} dB); reasons in the plan",
@@ -309,21 +392,8 @@ int run_quantize(const Opts& o) {
                                 {"bias_correction", plan.bias_correction}, {"equalization", plan.equalization}};
     m.set_metadata("hyquant", meta.dump());
 
-    summary.model = o.model;
-    summary.output = o.out;
-    summary.command = command_line();
-    summary.method = calib::method_name(method);
-    summary.precision = o.precision;
-    summary.activation_type = plan.activation_type;
-    summary.target = target.name;
-    summary.engine = target.engine;
-    summary.per_channel = plan.per_channel;
-    summary.calibration_samples = table.samples;
-    summary.opset_in = opset_in;
-    summary.opset_out = m.opset("");
-    summary.plan = plan;
+    fill_summary(plan);
     std::error_code ec;
-    summary.bytes_in = fs::file_size(o.model, ec);
 
     onnx_io::check_model(m, o.out + " (model being written)");
     Cleanup cleanup;
@@ -338,18 +408,13 @@ int run_quantize(const Opts& o) {
         print_accuracy(*accuracy);
         if (!accuracy->budget_ok) {
             spdlog::error("accuracy budget {:.2f} not met; wrote the best plan found (--keep-best)", *o.max_drop);
-            return 3;
+            log_backend_summary(backends);
+            return finish(o, summary, plan_out, true, !o.reports.empty(), accuracy, 3);
         }
     }
 
-    std::map<std::string, int> counts;
-    for (const auto& l : plan.layers) counts[quant::precision_name(l.precision)]++;
-    std::string c;
-    for (const auto& [k, v] : counts) c += (c.empty() ? "" : ", ") + std::to_string(v) + " " + k;
     log_backend_summary(backends);
-    spdlog::info("wrote {} ({} layers: {}; {:.1f} KiB -> {:.1f} KiB) and plan {}", o.out, plan.layers.size(), c,
-                 summary.bytes_in / 1024.0, summary.bytes_out / 1024.0, plan_out);
-    return 0;
+    return finish(o, summary, plan_out, true, !o.reports.empty(), accuracy, 0);
 }
 
 }  // namespace
@@ -389,6 +454,7 @@ void add_quantize(CLI::App& app, Action& action) {
                     "Quality guard: every output must keep this SQNR (dB) vs FP32 on held-out samples, else the worst "
                     "layers move to the target's fallback precision, or exit 3 (default 12; 0 disables)");
     cmd->add_option("--labels", o->labels, "Labels of --eval-data: one integer class per line, in sample order");
+    cmd->add_flag("--json", o->json, "Also print the summary as JSON on stdout (on exit 3 too)");
     cmd->add_flag("--keep-best", o->keep_best, "With --max-drop: write the best model even when the budget is not met");
     cmd->add_option("--report", o->reports, "Write a report: R.json, R.md or R.html (with --max-drop); repeatable");
     add_run_options(cmd, o->run);
