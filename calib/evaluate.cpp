@@ -332,8 +332,27 @@ AccuracySummary evaluate_models(const graph::Model& reference, const graph::Mode
                 lr.seen = true;
                 lr.acc.add(rt->second, ct->second, "tensor '" + l.tensor + "'");
                 std::vector<Tensor> ins;
-                for (const auto& in : l.node->inputs)
-                    ins.push_back(in.empty() ? Tensor() : resolve(candidate, cprod, r, in, 0));
+                for (const auto& in : l.node->inputs) {
+                    Tensor v = in.empty() ? Tensor() : resolve(candidate, cprod, r, in, 0);
+                    // A reference float32 tensor read inside the candidate's FP16 region: cast it as the
+                    // candidate holds it (else the node sees float16 weights and a float32 input).
+                    auto cv = in.empty() ? c.end() : c.find(in);
+                    const auto is_float = [](DType d) { return d == DType::F16 || d == DType::F32; };
+                    if (cv != c.end() && !v.empty() && cv->second.dtype() != v.dtype() && is_float(v.dtype()) &&
+                        is_float(cv->second.dtype())) {
+                        graph::Node cast;
+                        cast.op_type = "Cast";
+                        cast.name = "cast_" + in;
+                        cast.inputs = {in};
+                        cast.outputs = {in + "_cast"};
+                        graph::Attribute to;
+                        to.kind = graph::Attribute::Kind::Int;
+                        to.i = cv->second.dtype() == DType::F16 ? 10 : 1;
+                        cast.attrs["to"] = to;
+                        v = exec::cpu::evaluate_node(cast, {v}, 13).at(0);
+                    }
+                    ins.push_back(v);
+                }
                 auto local = exec::cpu::evaluate_node(*l.node, ins, candidate.opset(l.node->domain));
                 lr.added.add(rt->second, local.at(0), "tensor '" + l.tensor + "'");
                 for (const auto& a : l.activations) {
