@@ -105,7 +105,6 @@ struct Placer {
         }
         auto it = t.kernel_unfused.find(op);
         if (it != t.kernel_unfused.end()) return it->second;
-        if (t.kernel_fused.count(op) && !t.quantize_outputs) return t.kernel_fused.at(op);
         return op + " (QDQ)";
     }
     void place(graph::Node const& n, const std::string& role, bool has_output_q) {
