@@ -7,6 +7,7 @@
 
 #include "apps/hyquant/commands.h"
 #include "apps/hyquant/data_options.h"
+#include "calib/auto_range.h"
 #include "calib/calibrator.h"
 #include "calib/budget_search.h"
 #include "calib/evaluate.h"
@@ -38,7 +39,7 @@ struct Opts {
     std::optional<double> max_drop;
     bool keep_best = false, json = false;
     double percentile = 99.99, min_sqnr = 30.0, guard_sqnr = 12.0;
-    int64_t samples = 0, sensitivity_samples = 16;
+    int64_t samples = 0, sensitivity_samples = 16, auto_samples = 8;
     bool per_tensor = false, reduce_range = false, reduce_range_given = false, bias_correction = false, equalize = false;
     std::vector<std::string> exclude, reports;
     RunOptions run;
@@ -183,14 +184,18 @@ int run_quantize(const Opts& o) {
                  table.fingerprint, ", ", o.model, " has ", fingerprint, ")");
     } else {
         calib::CalibrateOptions co;
-        co.method = o.method.empty() ? calib::Method::MinMax : calib::parse_method(o.method);
+        co.method = o.method.empty() || o.method == "auto" ? calib::Method::MinMax : calib::parse_method(o.method);
         co.percentile = o.percentile;
         co.max_samples = o.samples;
         table = calib::calibrate(m, backends, *data, co);
         table.model = o.model;
         table.fingerprint = fingerprint;
     }
-    calib::Method method = o.method.empty() ? table.method : calib::parse_method(o.method);
+    const bool auto_method = o.method == "auto";
+    HQ_CHECK(!auto_method || data.has_value(),
+             "--method auto measures each candidate range on calibration samples: give --data (a --calib table alone "
+             "has none)");
+    calib::Method method = o.method.empty() || auto_method ? table.method : calib::parse_method(o.method);
     std::map<std::string, std::pair<float, float>> ranges, observed;
     for (const auto& [name, h] : table.tensors) {
         if (h.empty()) continue;
@@ -243,6 +248,15 @@ int run_quantize(const Opts& o) {
     qopt.per_channel = plan.per_channel;
     qopt.reduce_range = plan.reduce_range;
     qopt.target = target;
+    if (auto_method) {
+        auto ar = calib::choose_ranges_auto(m, plan, qopt, table, o.percentile, *data, *backend, o.auto_samples);
+        for (const auto& [name, r] : ar.ranges) ranges[name] = r;
+        std::string counts;
+        for (const auto& [meth, c] : ar.counts) counts += (counts.empty() ? "" : ", ") + meth + " " + std::to_string(c);
+        spdlog::info("range methods (auto, {} samples): {}", ar.samples, counts.empty() ? "no quantized tensors" : counts);
+        summary.notes.push_back("range method per tensor (auto): " + (counts.empty() ? std::string("none") : counts));
+        summary.range_methods = ar.method;
+    }
     if (mixed && o.plan_in.empty()) {
         auto sens = calib::layer_sensitivity(m, plan, ranges, qopt, *data, *backend, o.sensitivity_samples);
         for (auto& l : plan.layers) {
@@ -286,7 +300,7 @@ int run_quantize(const Opts& o) {
         summary.model = o.model;
         summary.output = o.out;
         summary.command = command_line();
-        summary.method = calib::method_name(method);
+        summary.method = auto_method ? "auto" : calib::method_name(method);
         summary.precision = o.precision;
         summary.activation_type = p.activation_type;
         summary.target = target.name;
@@ -385,7 +399,7 @@ int run_quantize(const Opts& o) {
     m.producer_name = "hyquant";
     m.producer_version = HYQUANT_VERSION;
     nlohmann::ordered_json meta{{"version", HYQUANT_VERSION},       {"command", command_line()},
-                                {"calibration_fingerprint", fingerprint}, {"calibration_method", calib::method_name(method)},
+                                {"calibration_fingerprint", fingerprint}, {"calibration_method", auto_method ? std::string("auto") : calib::method_name(method)},
                                 {"precision", o.precision},           {"target", plan.target},
                                 {"activation_type", plan.activation_type},
                                 {"per_channel", plan.per_channel}, {"reduce_range", plan.reduce_range},
@@ -426,7 +440,9 @@ void add_quantize(CLI::App& app, Action& action) {
     cmd->add_option("-o,--output", o->out, "Quantized model to write")->required();
     cmd->add_option("--calib", o->calib, "Calibration table from `hyquant calibrate`");
     cmd->add_option("--data", o->data, "Calibration data folder (calibrates now; needed by --precision mixed)");
-    cmd->add_option("--method", o->method, "Range method: minmax|percentile|entropy|mse (default: the table's, else minmax)");
+    cmd->add_option("--method", o->method, "Range method: auto|minmax|percentile|entropy|mse; auto picks per tensor the range with the least error at "
+                    "the layer's output (default: the table's, else minmax)");
+    cmd->add_option("--auto-samples", o->auto_samples, "--method auto: calibration samples it measures on (default 8)");
     cmd->add_option("--percentile", o->percentile, "Percentile for --method percentile (default 99.99)");
     cmd->add_option("--samples", o->samples, "Calibrate on at most N samples");
     cmd->add_option("--precision", o->precision, "int8|fp16|mixed (default int8)")

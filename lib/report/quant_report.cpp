@@ -64,6 +64,7 @@ std::string quantize_json(const QuantizeSummary& s, const calib::AccuracySummary
     j["target"] = s.target;
     j["engine"] = s.engine;
     j["calibration"] = {{"method", s.method}, {"samples", s.calibration_samples}};
+    if (!s.range_methods.empty()) j["calibration"]["range_methods"] = s.range_methods;
     j["opset"] = {{"input", s.opset_in}, {"output", s.opset_out}};
     j["size_bytes"] = {{"input", s.bytes_in}, {"output", s.bytes_out},
                        {"ratio", s.bytes_in ? (double)s.bytes_out / (double)s.bytes_in : 0.0}};

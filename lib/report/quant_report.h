@@ -23,6 +23,7 @@ struct QuantizeSummary {
     quant::QdqReport qdq;
     std::map<std::string, std::string> fp16_kept_fp32;  // node -> reason
     std::vector<std::string> notes;
+    std::map<std::string, std::string> range_methods;  // --method auto: quantized tensor -> the method it chose
     std::optional<calib::GuardResult> guard;  // the quality guard's final evaluation, when it ran
     std::string guard_data;
     double guard_sqnr_db = 0;
