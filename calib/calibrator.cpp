@@ -394,4 +394,32 @@ quant::ChannelMeans channel_means(const exec::Executor& ex, const DataSource& da
     return means;
 }
 
+quant::FeatureAbsMax feature_absmax(const exec::Executor& ex, const DataSource& data,
+                                    const std::map<std::string, int64_t>& tensors, int64_t max_samples) {
+    quant::FeatureAbsMax out;
+    auto observe = [&](const std::string& name, const Tensor& t) {
+        auto it = tensors.find(name);
+        if (it == tensors.end() || t.dtype() != DType::F32 || t.rank() < 1 || t.shape().back() != it->second) return;
+        const int64_t f = it->second;
+        auto& a = out[name];
+        if (a.empty()) a.assign(f, 0.0);
+        const float* p = t.data<float>();
+        for (int64_t i = 0; i < t.numel(); ++i) {
+            const double v = std::fabs((double)p[i]);
+            if (std::isfinite(v) && v > a[i % f]) a[i % f] = v;
+        }
+    };
+    int64_t n = (int64_t)data.size();
+    if (max_samples > 0) n = std::min(n, max_samples);
+    Progress progress("feature ranges (SmoothQuant)", n);
+    for (int64_t i = 0; i < n; ++i) {
+        Sample s = data.load((size_t)i);
+        for (const auto& [name, t] : s.inputs) observe(name, t);
+        ex.run(s.inputs, [&](const std::string& name, const Tensor& t, const graph::Node&) { observe(name, t); });
+        progress.tick();
+    }
+    progress.finish();
+    return out;
+}
+
 }  // namespace hq::calib

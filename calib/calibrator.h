@@ -43,4 +43,9 @@ CalibrationTable calibrate(const graph::Model& model, const std::vector<std::uni
 quant::ChannelMeans channel_means(const exec::Executor& ex, const DataSource& data,
                                   const std::set<std::string>& tensors, int64_t max_samples);
 
+// Largest |x| per feature (the last axis) of `tensors` (name -> feature count; other sizes are skipped) over up
+// to max_samples samples (0: all), for SmoothQuant (quant::smooth_quant).
+quant::FeatureAbsMax feature_absmax(const exec::Executor& ex, const DataSource& data,
+                                    const std::map<std::string, int64_t>& tensors, int64_t max_samples);
+
 }  // namespace hq::calib

@@ -40,6 +40,8 @@ struct Opts {
     bool keep_best = false, json = false;
     double percentile = 99.99, min_sqnr = 30.0, guard_sqnr = 12.0;
     int64_t samples = 0, sensitivity_samples = 16, auto_samples = 8;
+    bool smooth = false;
+    double smooth_alpha = 0.5;
     bool per_tensor = false, reduce_range = false, reduce_range_given = false, bias_correction = false, equalize = false;
     std::vector<std::string> exclude, reports;
     RunOptions run;
@@ -177,6 +179,20 @@ int run_quantize(const Opts& o) {
             *data = data->slice(0, n - h);
             guard_source = o.data + " (last " + std::to_string(h) + " samples, held out of calibration)";
         }
+    }
+    if (o.smooth) {
+        HQ_CHECK(o.calib.empty() && data, "--smooth measures activations and changes the graph before calibrating: "
+                 "calibrate with --data, not a --calib table");
+        auto want = quant::smooth_candidates(m);
+        quant::FeatureAbsMax absmax;
+        if (!want.empty()) {
+            exec::Executor ex(m, *backend);
+            absmax = calib::feature_absmax(ex, *data, want, o.samples);
+        }
+        auto smoothed = quant::smooth_quant(m, absmax, o.smooth_alpha);
+        spdlog::info("SmoothQuant (alpha {:.2f}): {} of {} MatMul/Gemm inputs had outlier features and were smoothed",
+                     o.smooth_alpha, smoothed.size(), want.size());
+        summary.notes.push_back("SmoothQuant: " + std::to_string(smoothed.size()) + " activations");
     }
     if (!o.calib.empty()) {
         table = calib::CalibrationTable::read(o.calib);
@@ -403,7 +419,7 @@ int run_quantize(const Opts& o) {
                                 {"precision", o.precision},           {"target", plan.target},
                                 {"activation_type", plan.activation_type},
                                 {"per_channel", plan.per_channel}, {"reduce_range", plan.reduce_range},
-                                {"bias_correction", plan.bias_correction}, {"equalization", plan.equalization}};
+                                {"bias_correction", plan.bias_correction}, {"equalization", plan.equalization}, {"smooth_quant", o.smooth}};
     m.set_metadata("hyquant", meta.dump());
 
     fill_summary(plan);
@@ -459,6 +475,10 @@ void add_quantize(CLI::App& app, Action& action) {
                   "Correct INT8 biases for the weights' quantization error: b -= (Wq - W) E[x] (needs --data)");
     cmd->add_flag("--equalize", o->equalize,
                   "Cross-layer equalization of Conv->[Relu]->Conv pairs before calibrating (needs --data)");
+    cmd->add_flag("--smooth", o->smooth,
+                  "SmoothQuant: move outlier features of MatMul/Gemm inputs into their weights before calibrating "
+                  "(needs --data)");
+    cmd->add_option("--smooth-alpha", o->smooth_alpha, "--smooth: migration strength in [0, 1] (default 0.5)");
     cmd->add_option("--exclude", o->exclude, "Keep these nodes (names or op types) in FP32; repeatable");
     cmd->add_option("--plan", o->plan_in, "Apply this precision plan (JSON written by an earlier run)");
     cmd->add_option("--plan-out", o->plan_out, "Where to write the plan used (default: OUT with .plan.json)");

@@ -1,5 +1,6 @@
 #include "quant/accuracy_helpers.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -156,6 +157,115 @@ std::vector<std::string> correct_bias(graph::Model& m, const Plan& plan, const C
         if (n.inputs.size() < 3) n.inputs.resize(3);
         n.inputs[2] = name;
         done.push_back(n.name);
+    }
+    return done;
+}
+
+namespace {
+
+// A reader SmoothQuant can scale: MatMul(X, W) with a constant 2-D float W [F, O], or Gemm(X, W) (transA 0) with a
+// constant float W ([F, O], transB: [O, F]). Returns the feature count F, or 0.
+int64_t smooth_reader_features(const graph::Graph& g, const graph::Node& n, const std::string& x) {
+    if (!n.domain.empty() || n.input(0) != x) return 0;
+    if (n.op_type != "MatMul" && n.op_type != "Gemm") return 0;
+    auto it = g.initializers.find(n.input(1));
+    if (it == g.initializers.end() || it->second.dtype() != DType::F32 || it->second.rank() != 2) return 0;
+    if (n.op_type == "Gemm") {
+        if (n.attr_int("transA", 0) != 0) return 0;
+        return n.attr_int("transB", 0) ? it->second.dim(1) : it->second.dim(0);
+    }
+    return it->second.dim(0);
+}
+
+}  // namespace
+
+std::map<std::string, int64_t> smooth_candidates(const graph::Model& m) {
+    const graph::Graph& g = m.graph;
+    std::map<std::string, int64_t> out;
+    for (const auto& [x, readers] : g.consumers()) {
+        if (g.is_initializer(x)) continue;
+        int64_t f = 0;
+        bool consistent = true;
+        for (size_t ni : readers) {
+            int64_t k = smooth_reader_features(g, g.nodes[ni], x);
+            if (!k) continue;
+            if (f && k != f) consistent = false;
+            f = k;
+        }
+        if (f && consistent) out[x] = f;
+    }
+    return out;
+}
+
+std::vector<std::string> smooth_quant(graph::Model& m, const FeatureAbsMax& absmax, double alpha,
+                                      double outlier_ratio) {
+    HQ_CHECK(alpha >= 0 && alpha <= 1, "SmoothQuant alpha ", alpha, " is not in [0, 1]");
+    graph::Graph& g = m.graph;
+    const auto candidates = smooth_candidates(m);
+    std::vector<std::string> done;
+    for (const auto& [x, features] : candidates) {
+        auto ai = absmax.find(x);
+        if (ai == absmax.end() || (int64_t)ai->second.size() != features) continue;
+        const std::vector<double>& a = ai->second;
+        std::vector<double> sorted = a;
+        std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
+        const double median = sorted[sorted.size() / 2];
+        const double top = *std::max_element(a.begin(), a.end());
+        if (!(top > 0) || top < outlier_ratio * median) continue;  // no outlier features: nothing to migrate
+        // Readers (by index: the node list grows below) and the largest |W[j, :]| over them.
+        std::vector<size_t> readers;
+        const auto cons = g.consumers();
+        for (size_t ni : cons.at(x))
+            if (smooth_reader_features(g, g.nodes[ni], x) == features) readers.push_back(ni);
+        std::vector<double> w(features, 0.0);
+        for (size_t ni : readers) {
+            const graph::Node& n = g.nodes[ni];
+            const Tensor& wt = g.initializers.at(n.input(1));
+            const bool trans = n.op_type == "Gemm" && n.attr_int("transB", 0);
+            const int64_t rows = wt.dim(0), cols = wt.dim(1);
+            const float* p = wt.data<float>();
+            for (int64_t r = 0; r < rows; ++r)
+                for (int64_t c = 0; c < cols; ++c) {
+                    const int64_t j = trans ? c : r;
+                    w[j] = std::max(w[j], (double)std::fabs(p[r * cols + c]));
+                }
+        }
+        std::vector<float> s(features), inv(features);
+        for (int64_t j = 0; j < features; ++j) {
+            double v = 1.0;
+            if (a[j] > 0 && w[j] > 0 && std::isfinite(a[j])) v = std::pow(a[j], alpha) / std::pow(w[j], 1.0 - alpha);
+            v = std::min(1e4, std::max(1e-4, v));
+            s[j] = (float)v;
+            inv[j] = (float)(1.0 / v);
+        }
+        // X_s = X * (1/s), read by every scalable reader; their weights' rows j times s_j.
+        const std::string xs = g.unique_name(x + "_smoothed");
+        const std::string inv_name = g.unique_name(x + "_smooth_inv_scale");
+        g.initializers[inv_name] = Tensor::from_f32({features}, inv);
+        for (size_t ni : readers) {
+            graph::Node& n = g.nodes[ni];
+            n.inputs[0] = xs;
+            Tensor& wt = own_initializer(g, n, 1, "_smoothed");
+            const bool trans = n.op_type == "Gemm" && n.attr_int("transB", 0);
+            const int64_t rows = wt.dim(0), cols = wt.dim(1);
+            float* p = wt.data<float>();
+            for (int64_t r = 0; r < rows; ++r)
+                for (int64_t c = 0; c < cols; ++c) p[r * cols + c] *= s[trans ? c : r];
+        }
+        graph::Node mul;
+        mul.name = g.unique_name(x + "_SmoothQuant");
+        mul.op_type = "Mul";
+        mul.inputs = {x, inv_name};
+        mul.outputs = {xs};
+        if (const graph::ValueInfo* vi = g.find_value(x)) {
+            graph::ValueInfo v = *vi;
+            v.name = xs;
+            g.value_info[xs] = v;
+        }
+        // Before the first reader keeps the node list in topological order.
+        const size_t first = *std::min_element(readers.begin(), readers.end());
+        g.nodes.insert(g.nodes.begin() + (ptrdiff_t)first, std::move(mul));
+        done.push_back(x);
     }
     return done;
 }

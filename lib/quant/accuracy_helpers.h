@@ -28,4 +28,16 @@ using ChannelMeans = std::map<std::string, std::vector<double>>;
 std::vector<std::string> correct_bias(graph::Model& m, const Plan& plan, const ChannelMeans& means,
                                       const QdqOptions& opt);
 
+// SmoothQuant (Xiao et al., 2023): where a float activation X read by MatMul/Gemm layers with constant weights
+// has outlier features (max_j a_j >= outlier_ratio x the median a_j, a_j = max|X[..., j]| over calibration
+// data), every such reader reads X * (1/s) instead (one Mul node, 1/s a constant vector) and its weight row j is
+// multiplied by s_j = a_j^alpha / w_j^(1-alpha), w_j the largest |W[j, :]| over the readers: the product is
+// unchanged in float, the activation's range shrinks and the weights take the difficulty. Returns the smoothed
+// tensors. Run before calibration (the readers' input is a new tensor).
+// The activations whose statistics it needs: tensor -> feature count (the readers' weight rows).
+std::map<std::string, int64_t> smooth_candidates(const graph::Model& m);
+using FeatureAbsMax = std::map<std::string, std::vector<double>>;  // tensor -> max |x| per last-axis feature
+std::vector<std::string> smooth_quant(graph::Model& m, const FeatureAbsMax& absmax, double alpha,
+                                      double outlier_ratio = 8.0);
+
 }  // namespace hq::quant

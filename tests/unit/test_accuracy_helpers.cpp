@@ -88,3 +88,48 @@ TEST_CASE("bias correction cancels the mean error of coarse weights", "[quant]")
     CHECK(e_plain > 1e-3);
     CHECK(e_corr < e_plain / 4);
 }
+
+TEST_CASE("SmoothQuant: same outputs, outlier features moved into the weights", "[quant]") {
+    // x [1, 6, 16] (feature 3 an outlier) -> MatMul W1 -> a, Gemm-free MatMul W2 -> b; y = a + b + Add(x-sum) path
+    graph::Model m = test::model(13);
+    auto& g = m.graph;
+    g.inputs.push_back(test::value("x", {1, 6, 16}));
+    g.outputs.push_back(test::value("y", {1, 6, 8}));
+    g.outputs.push_back(test::value("z", {1, 6, 16}));
+    g.initializers["W1"] = test::random_tensor({16, 8}, 1);
+    g.initializers["W2"] = test::random_tensor({16, 8}, 2);
+    g.nodes.push_back(node("MatMul", {"x", "W1"}, {"a"}, "mm1"));
+    g.nodes.push_back(node("MatMul", {"x", "W2"}, {"b"}, "mm2"));
+    g.nodes.push_back(node("Add", {"a", "b"}, {"y"}, "add"));
+    g.nodes.push_back(node("Relu", {"x"}, {"z"}, "relu"));  // another reader: must keep the unscaled x
+    Tensor x = test::random_tensor({1, 6, 16}, 3);
+    for (int r = 0; r < 6; ++r) x.data<float>()[r * 16 + 3] = 40.0f + r;
+    auto be = exec::cpu::make_backend();
+    const auto ref = exec::Executor(m, *be).run({{"x", x}});
+
+    auto want = quant::smooth_candidates(m);
+    REQUIRE(want == std::map<std::string, int64_t>{{"x", 16}});
+    quant::FeatureAbsMax a;
+    a["x"].assign(16, 1.0);
+    a["x"][3] = 45.0;
+    graph::Model sm = m;
+    auto done = quant::smooth_quant(sm, a, 0.5);
+    REQUIRE(done == std::vector<std::string>{"x"});
+    const auto got = exec::Executor(sm, *be).run({{"x", x}}, nullptr, {"x_smoothed"});
+    for (const char* out : {"y", "z"}) {
+        auto r = ref.at(out).to_f32(), v = got.at(out).to_f32();
+        REQUIRE(r.size() == v.size());
+        for (size_t i = 0; i < r.size(); ++i) CHECK(v[i] == Approx(r[i]).margin(1e-4));
+    }
+    // The readers' input: the outlier feature shrank relative to the rest.
+    auto xs = got.at("x_smoothed").to_f32();
+    float top = 0, rest = 0;
+    for (size_t i = 0; i < xs.size(); ++i) (i % 16 == 3 ? top : rest) = std::max(i % 16 == 3 ? top : rest, std::fabs(xs[i]));
+    CHECK(top / rest < 45.0f / 1.0f / 4.0f);
+    // No outliers: nothing changes.
+    quant::FeatureAbsMax flat;
+    flat["x"].assign(16, 1.0);
+    graph::Model same = m;
+    CHECK(quant::smooth_quant(same, flat, 0.5).empty());
+    CHECK(same.graph.nodes.size() == m.graph.nodes.size());
+}
