@@ -353,45 +353,166 @@ CalibrationTable calibrate(const std::vector<const exec::Executor*>& executors, 
 }
 
 quant::ChannelMeans channel_means(const exec::Executor& ex, const DataSource& data,
-                                  const std::set<std::string>& tensors, int64_t max_samples) {
+                                  const std::set<std::string>& tensors, int64_t max_samples, bool distributed) {
+    // One observation of a tensor in one sample: its per-(row, channel) sums, in row-major order, and its count.
+    struct Obs {
+        std::string name;
+        int64_t channels = 0;
+        std::vector<double> sums;
+        double count = 0;
+    };
     std::map<std::string, std::pair<std::vector<double>, double>> acc;  // sums per channel, count per channel
+    // Adds one sample's observations; called in sample order (the same additions as one pass over the samples).
+    auto add = [&](const std::vector<Obs>& sample) {
+        for (const auto& o : sample) {
+            auto& [sums, count] = acc[o.name];
+            if (sums.empty()) sums.assign(o.channels, 0.0);
+            if ((int64_t)sums.size() != o.channels) continue;
+            for (size_t k = 0; k < o.sums.size(); ++k) sums[k % o.channels] += o.sums[k];
+            count += o.count;
+        }
+    };
+    std::vector<Obs> seen;
     auto observe = [&](const std::string& name, const Tensor& t) {
         if (!tensors.count(name) || t.dtype() != DType::F32 || t.rank() < 1) return;
         const int64_t axis = t.rank() >= 3 ? 1 : t.rank() - 1;
         const int64_t c = t.shape()[axis];
         int64_t inner = 1;
         for (int64_t d = axis + 1; d < t.rank(); ++d) inner *= t.shape()[d];
-        auto& [sums, count] = acc[name];
-        if (sums.empty()) sums.assign(c, 0.0);
-        if ((int64_t)sums.size() != c) return;
+        Obs o;
+        o.name = name;
+        o.channels = c;
         const float* p = t.data<float>();
         const int64_t outer = t.numel() / std::max<int64_t>(1, c * inner);
-        for (int64_t o = 0; o < outer; ++o)
+        for (int64_t r = 0; r < outer; ++r)
             for (int64_t ch = 0; ch < c; ++ch) {
-                const float* q = p + (o * c + ch) * inner;
+                const float* q = p + (r * c + ch) * inner;
                 double s = 0;
                 for (int64_t i = 0; i < inner; ++i) s += q[i];
-                sums[ch] += s;
+                o.sums.push_back(s);
             }
-        count += (double)(outer * inner);
+        o.count = (double)(outer * inner);
+        seen.push_back(std::move(o));
     };
     int64_t n = (int64_t)data.size();
     if (max_samples > 0) n = std::min(n, max_samples);
-    Progress progress("channel means", n);
-    for (int64_t i = 0; i < n; ++i) {
-        Sample s = data.load((size_t)i);
-        for (const auto& [name, t] : s.inputs) observe(name, t);
-        ex.run(s.inputs, [&](const std::string& name, const Tensor& t, const graph::Node&) { observe(name, t); });
+    distributed = distributed && dist::size() > 1;
+    const auto [begin, end] = distributed ? dist::my_share(n) : std::pair<int64_t, int64_t>(0, n);
+    Progress progress("channel means", end - begin);
+    dist::Packer mine;  // this rank's per-sample observations, for rank 0
+    std::optional<dist::Failure> failure;
+    auto pack = [&](const std::vector<Obs>& sample) {
+        mine.put<uint64_t>(sample.size());
+        for (const auto& o : sample) {
+            mine.put_str(o.name);
+            mine.put<int64_t>(o.channels);
+            mine.put_vec(o.sums);
+            mine.put<double>(o.count);
+        }
+    };
+    for (int64_t i = begin; i < end; ++i) {
+        try {
+            Sample s = data.load((size_t)i);
+            seen.clear();
+            for (const auto& [name, t] : s.inputs) observe(name, t);
+            try {
+                ex.run(s.inputs, [&](const std::string& name, const Tensor& t, const graph::Node&) { observe(name, t); });
+            } catch (const Error& e) {
+                throw Error("sample '" + s.name + "': " + e.what(), e.kind());
+            }
+        } catch (const Error& e) {
+            if (!distributed) throw;
+            failure = dist::Failure{dist::rank(), e.exit_code(), e.what()};
+            break;
+        }
+        if (!distributed || dist::is_root())
+            add(seen);
+        else
+            pack(seen);
         progress.tick();
+        dist::test_fault_point();
     }
     progress.finish();
+    dist::Packer result;
+    if (distributed) {
+        dist::agree_or_throw(failure);
+        const auto parts = dist::gather(mine.take());
+        for (size_t r = 1; r < parts.size(); ++r) {  // rank order is sample order
+            dist::Unpacker u(parts[r]);
+            while (!u.done()) {
+                std::vector<Obs> sample(u.get<uint64_t>());
+                for (auto& o : sample) {
+                    o.name = u.get_str();
+                    o.channels = u.get<int64_t>();
+                    o.sums = u.get_vec<double>();
+                    o.count = u.get<double>();
+                }
+                add(sample);
+            }
+        }
+    }
     quant::ChannelMeans means;
     for (auto& [name, sc] : acc) {
         auto& [sums, count] = sc;
         for (auto& v : sums) v = count > 0 ? v / count : 0.0;
         means[name] = sums;
     }
+    if (distributed) {
+        if (dist::is_root()) {
+            result.put<uint64_t>(means.size());
+            for (const auto& [name, v] : means) {
+                result.put_str(name);
+                result.put_vec(v);
+            }
+        }
+        const std::string bytes = dist::broadcast(result.take());
+        if (!dist::is_root()) {
+            dist::Unpacker u(bytes);
+            means.clear();
+            for (auto k = u.get<uint64_t>(); k--;) {
+                std::string name = u.get_str();
+                means[name] = u.get_vec<double>();
+            }
+        }
+    }
     return means;
+}
+
+TableRanges table_ranges(const CalibrationTable& table, Method method, double percentile) {
+    TableRanges r;
+    for (const auto& [name, h] : table.tensors) {
+        if (h.empty()) continue;
+        const Range range = compute_range(h, method, percentile);
+        r.ranges[name] = {range.lo, range.hi};
+        r.observed[name] = {h.min(), h.max()};
+    }
+    return r;
+}
+
+void broadcast_ranges(TableRanges& r) {
+    if (dist::size() == 1) return;
+    dist::Packer p;
+    if (dist::is_root())
+        for (const auto* m : {&r.ranges, &r.observed}) {
+            p.put<uint64_t>(m->size());
+            for (const auto& [name, v] : *m) {
+                p.put_str(name);
+                p.put<float>(v.first);
+                p.put<float>(v.second);
+            }
+        }
+    const std::string bytes = dist::broadcast(p.take());
+    if (dist::is_root()) return;
+    dist::Unpacker u(bytes);
+    for (auto* m : {&r.ranges, &r.observed}) {
+        m->clear();
+        for (auto k = u.get<uint64_t>(); k--;) {
+            std::string name = u.get_str();
+            const float lo = u.get<float>(), hi = u.get<float>();
+            (*m)[name] = {lo, hi};
+        }
+    }
+    HQ_ASSERT(u.done(), "calibrate: trailing bytes in rank 0's ranges");
 }
 
 }  // namespace hq::calib

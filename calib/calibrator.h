@@ -39,8 +39,18 @@ CalibrationTable calibrate(const graph::Model& model, const std::vector<std::uni
                            const DataSource& data, const CalibrateOptions& opt);
 
 // Per-channel means (axis 1 for rank >= 3, the last axis otherwise) of `tensors` over up to
-// max_samples samples (0: all), for bias correction.
+// max_samples samples (0: all), for bias correction. With `distributed` (an MPI job) each rank runs its block of
+// the samples and sends its per-sample sums; rank 0 adds them in sample order and broadcasts the means: every
+// rank gets what one process computes, bit for bit. A failing rank makes every rank throw (dist::AgreedError).
 quant::ChannelMeans channel_means(const exec::Executor& ex, const DataSource& data,
-                                  const std::set<std::string>& tensors, int64_t max_samples);
+                                  const std::set<std::string>& tensors, int64_t max_samples, bool distributed = false);
+
+// The table's ranges by `method` and its observed [min, max], for the tensors it has statistics of.
+struct TableRanges {
+    std::map<std::string, std::pair<float, float>> ranges, observed;
+};
+TableRanges table_ranges(const CalibrationTable& table, Method method, double percentile);
+// Rank 0's ranges on every rank (floats travel as bits). No-op on one rank.
+void broadcast_ranges(TableRanges& r);
 
 }  // namespace hq::calib
