@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# quantize under MPI (mpirun -np 2 and -np 3; lib/dist): the accuracy-budget search (--max-drop, on a model where it
-# moves layers to fp16/fp32 and back over ten evaluations), the default quality guard (which repairs the same
-# model), and mixed precision by sensitivity with bias correction, --max-drop, labels and the guard on the bundled
-# model each write the same model, plan and reports, byte for byte, as one process
-# (nothing stripped: the runs use the same relative paths, so the command line in the model's metadata is the
-# same, and no rank count is recorded), and --json prints the same summary. Only rank 0 writes (no other file, one
-# summary). A truncated .npy on one rank (calibration data, then evaluation data) ends the job with exit 2, that
-# rank's one-line reason and nothing written; a rank killed mid-run (HYQUANT_TEST_KILL_RANK, in calibration and
-# in the budget search) ends the job non-zero within a bounded time, nothing written.
+# quantize under MPI (mpirun -np 2 and -np 3; lib/dist). Four runs each write the same model, plan and reports, byte
+# for byte, as one process, and print the same --json summary: the accuracy-budget search (--max-drop on a model
+# where it moves layers to fp16/fp32 and back over ten evaluations), the default quality guard repairing that model,
+# mixed precision by sensitivity with bias correction, --max-drop, labels and the guard on the bundled model, and
+# the plain default on it (the guard on the held-out last quarter of --data). Nothing is stripped: the runs use
+# the same relative paths, so the command line in the model's metadata is the same, and no rank count is recorded.
+# Only rank 0 writes (no other file, one summary). A truncated .npy on one rank (calibration data, then evaluation
+# data) ends the job with exit 2, that rank's one-line reason and nothing written; a rank killed mid-run
+# (HYQUANT_TEST_KILL_RANK, in calibration and in the budget search) ends the job non-zero within a bounded time,
+# nothing written.
 # SKIPPED without mpirun or an MPI build.
 set -euo pipefail
 hq="$1"; src="$2"
@@ -34,7 +35,7 @@ quantize_in() {  # K NAME ARGS... : quantize in run_K, stdout to NAME.out, stder
     (cd "run_$np" && "${launch[@]}" "$hq" quantize "$@" --threads 1 --json >"$name.out" 2>"$name.err") ||
         { echo "$name on $np processes failed"; cat "run_$np/$name.err"; exit 1; }
 }
-cases=(budget guard mixed)
+cases=(budget guard mixed default)
 for np in 1 2 3; do
     start=$(date +%s)
     quantize_in $np budget ../const_channel.onnx -o budget.onnx --data ../const_channel_calib \
@@ -44,6 +45,9 @@ for np in 1 2 3; do
     quantize_in $np mixed "$model" -o mixed.onnx --data "$src/models/textlines/calib" --samples 12 "${pre[@]}" \
         --precision mixed --min-sqnr 60 --sensitivity-samples 4 --bias-correction --max-drop 0.5 --eval-data ../ev \
         --labels ../labels.txt --report mixed.json
+    # the plain default: int8 for dcu, the guard on the last quarter of --data (held out of calibration)
+    quantize_in $np default "$model" -o default.onnx --data "$src/models/textlines/calib" --samples 12 "${pre[@]}" \
+        --report default.json
     echo "quantize on $np process(es): $(( $(date +%s) - start )) s"
 done
 for np in 2 3; do
@@ -69,8 +73,10 @@ m = json.load(open("run_1/mixed.json"))
 assert any(l["precision"] == "fp16" for l in m["layers"]), "mixed: no layer below --min-sqnr 60"
 assert all(l["sensitivity_db"] is not None for l in m["layers"]), "mixed: sensitivities missing"
 assert "bias correction" in " ".join(m["notes"]) and m["accuracy"]["budget"]["ok"] and m["guard"]["met"]
+d = json.load(open("run_1/default.json"))["guard"]
+assert d["met"] and d["samples"] == 12 and "held out" in d["data"], d
 print(f"mpi quantize: budget search ({len(steps)} steps, {len(moved)} layers moved), guard ({len(g['moved'])} moved), "
-      "mixed + bias correction + --max-drop + guard: same bytes on 2 and 3 ranks as one process")
+      "mixed + bias correction + --max-drop + guard, default guard on held-out --data: same bytes on 2 and 3 ranks as one process")
 PY
 
 # A truncated .npy: in the calibration data (sorted index 9 of 12: rank 1's block on 2 ranks), then in the evaluation
