@@ -241,6 +241,55 @@ void unpack_rank(const std::string& bytes, std::map<std::string, Histogram>& his
     HQ_ASSERT(u.done(), "calibrate: trailing bytes in a rank's statistics");
 }
 
+// Rank 0's table on every rank (the statistics as Histogram::pack bytes: exact).
+void broadcast_table(CalibrationTable& t) {
+    dist::Packer p;
+    if (dist::is_root()) {
+        p.put<uint64_t>(t.samples);
+        p.put<uint64_t>(t.tensors.size());
+        for (const auto& [name, h] : t.tensors) {
+            p.put_str(name);
+            h.pack(p);
+        }
+        p.put<uint64_t>(t.sample_digests.size());
+        for (const auto& [name, digest] : t.sample_digests) {
+            p.put_str(name);
+            p.put_str(digest);
+        }
+        p.put<uint64_t>(t.nonfinite_inputs.size());
+        for (const auto& f : t.nonfinite_inputs) {
+            p.put_str(f.sample);
+            p.put_str(f.input);
+            p.put(f.nan);
+            p.put(f.inf);
+        }
+    }
+    const std::string bytes = dist::broadcast(p.take());
+    if (dist::is_root()) return;
+    dist::Unpacker u(bytes);
+    t.samples = u.get<uint64_t>();
+    t.tensors.clear();
+    for (auto n = u.get<uint64_t>(); n--;) {
+        std::string name = u.get_str();
+        t.tensors.emplace(std::move(name), Histogram::unpack(u));
+    }
+    t.sample_digests.clear();
+    for (auto n = u.get<uint64_t>(); n--;) {
+        std::string name = u.get_str(), digest = u.get_str();
+        t.sample_digests.emplace_back(std::move(name), std::move(digest));
+    }
+    t.nonfinite_inputs.clear();
+    for (auto n = u.get<uint64_t>(); n--;) {
+        CalibrationTable::NonFiniteInput f;
+        f.sample = u.get_str();
+        f.input = u.get_str();
+        f.nan = u.get<uint64_t>();
+        f.inf = u.get<uint64_t>();
+        t.nonfinite_inputs.push_back(std::move(f));
+    }
+    HQ_ASSERT(u.done(), "calibrate: trailing bytes in rank 0's table");
+}
+
 // This rank's error as a dist::Failure (the first sample's, as a one-process run reports it).
 dist::Failure failure_of(std::exception_ptr e) {
     try {
@@ -324,7 +373,10 @@ CalibrationTable calibrate(const std::vector<const exec::Executor*>& executors, 
         for (size_t r = 1; r < parts.size(); ++r) unpack_rank(parts[r], hists, run.seen);
         table.ranks = dist::size();
         for (int r = 0; r < dist::size(); ++r) table.rank_samples.push_back(dist::share(n, r, dist::size()));
-        if (!dist::is_root()) return table;  // rank 0 holds the table
+        if (!dist::is_root()) {
+            if (opt.share_result) broadcast_table(table);
+            return table;  // rank 0 holds the table, unless shared
+        }
     }
     // Tensors never seen as float32 (shape/int tensors) are not part of the table.
     for (auto& [name, h] : hists)
@@ -341,6 +393,7 @@ CalibrationTable calibrate(const std::vector<const exec::Executor*>& executors, 
         table.nonfinite_inputs.insert(table.nonfinite_inputs.end(), seen.nonfinite.begin(), seen.nonfinite.end());
     }
     table.sort_samples();
+    if (distributed && opt.share_result) broadcast_table(table);
     if (const size_t bad_tensors = table.nonfinite_tensors(); bad_tensors || bad_samples) {
         const std::string where =
             bad_samples ? fmt::format("{} of {} samples had NaN/Inf inputs", bad_samples, n)
@@ -476,43 +529,6 @@ quant::ChannelMeans channel_means(const exec::Executor& ex, const DataSource& da
         }
     }
     return means;
-}
-
-TableRanges table_ranges(const CalibrationTable& table, Method method, double percentile) {
-    TableRanges r;
-    for (const auto& [name, h] : table.tensors) {
-        if (h.empty()) continue;
-        const Range range = compute_range(h, method, percentile);
-        r.ranges[name] = {range.lo, range.hi};
-        r.observed[name] = {h.min(), h.max()};
-    }
-    return r;
-}
-
-void broadcast_ranges(TableRanges& r) {
-    if (dist::size() == 1) return;
-    dist::Packer p;
-    if (dist::is_root())
-        for (const auto* m : {&r.ranges, &r.observed}) {
-            p.put<uint64_t>(m->size());
-            for (const auto& [name, v] : *m) {
-                p.put_str(name);
-                p.put<float>(v.first);
-                p.put<float>(v.second);
-            }
-        }
-    const std::string bytes = dist::broadcast(p.take());
-    if (dist::is_root()) return;
-    dist::Unpacker u(bytes);
-    for (auto* m : {&r.ranges, &r.observed}) {
-        m->clear();
-        for (auto k = u.get<uint64_t>(); k--;) {
-            std::string name = u.get_str();
-            const float lo = u.get<float>(), hi = u.get<float>();
-            (*m)[name] = {lo, hi};
-        }
-    }
-    HQ_ASSERT(u.done(), "calibrate: trailing bytes in rank 0's ranges");
 }
 
 }  // namespace hq::calib

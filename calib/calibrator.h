@@ -25,6 +25,9 @@ struct CalibrateOptions {
     // statistics (the others get ranks/rank_samples only). A failing rank makes every rank throw (the lowest
     // failing rank's error, on rank 0; dist::AgreedError). Same table as one process, provenance aside.
     bool distributed = false;
+    // With distributed: rank 0 then broadcasts the table (statistics, samples, digests, NaN/Inf inputs), so every
+    // rank returns the same table, bit for bit -- what the quantize pipeline needs on every rank.
+    bool share_result = false;
 };
 
 // Runs up to max_samples samples of `data` through `ex` and returns the table (fingerprint/model
@@ -45,12 +48,5 @@ CalibrationTable calibrate(const graph::Model& model, const std::vector<std::uni
 quant::ChannelMeans channel_means(const exec::Executor& ex, const DataSource& data,
                                   const std::set<std::string>& tensors, int64_t max_samples, bool distributed = false);
 
-// The table's ranges by `method` and its observed [min, max], for the tensors it has statistics of.
-struct TableRanges {
-    std::map<std::string, std::pair<float, float>> ranges, observed;
-};
-TableRanges table_ranges(const CalibrationTable& table, Method method, double percentile);
-// Rank 0's ranges on every rank (floats travel as bits). No-op on one rank.
-void broadcast_ranges(TableRanges& r);
 
 }  // namespace hq::calib

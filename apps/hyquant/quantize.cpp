@@ -190,16 +190,20 @@ int run_quantize(const Opts& o) {
         co.method = o.method.empty() ? calib::Method::MinMax : calib::parse_method(o.method);
         co.percentile = o.percentile;
         co.max_samples = o.samples;
-        co.distributed = true;  // under mpirun/srun each rank its block of the samples; rank 0 gets the table
+        // Under mpirun/srun each rank calibrates its block of the samples; every rank gets the merged table.
+        co.distributed = co.share_result = true;
         table = calib::calibrate(m, backends, *data, co);
         table.model = o.model;
         table.fingerprint = fingerprint;
     }
     calib::Method method = o.method.empty() ? table.method : calib::parse_method(o.method);
-    // Ranges from the table; calibrated under MPI, rank 0's (the one table) go to every rank.
-    calib::TableRanges tr = calib::table_ranges(table, method, o.percentile);
-    if (o.calib.empty()) calib::broadcast_ranges(tr);
-    std::map<std::string, std::pair<float, float>> ranges = std::move(tr.ranges), observed = std::move(tr.observed);
+    std::map<std::string, std::pair<float, float>> ranges, observed;
+    for (const auto& [name, h] : table.tensors) {
+        if (h.empty()) continue;
+        calib::Range r = calib::compute_range(h, method, o.percentile);
+        ranges[name] = {r.lo, r.hi};
+        observed[name] = {h.min(), h.max()};
+    }
 
     graph::upgrade_opset(m, std::max<int64_t>(13, opset_in));
 
