@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "dist/dist.h"
 #include "graph/passes.h"
 #include "onnx_io/onnx_io.h"
 #include "quant/fp16_rewrite.h"
@@ -47,12 +48,23 @@ graph::Model build_candidate(const graph::Model& prepared, const quant::Plan& pl
 }
 
 
+void agree_on_plan(const quant::Plan& plan, const std::string& step) {
+    if (dist::size() == 1) return;
+    const std::string mine = plan.to_json();
+    const std::string root = dist::broadcast(dist::is_root() ? mine : std::string());
+    std::optional<dist::Failure> f;
+    if (root != mine)
+        f = dist::Failure{dist::rank(), 1, "internal error: this rank's plan differs from rank 0's at " + step};
+    dist::agree_or_throw(f);
+}
+
 BudgetResult search_budget(const graph::Model& reference, quant::Plan plan,
                            const std::function<graph::Model(const quant::Plan&)>& build,
                            const DataSource& eval, EvaluateOptions eo, double max_drop,
                            const exec::Backend& backend) {
     std::vector<SearchStep> steps;
     auto measure = [&](const quant::Plan& p, const std::string& action, bool layerwise) {
+        agree_on_plan(p, "budget search step " + std::to_string(steps.size()));
         graph::Model cand = build(p);
         EvaluateOptions e = eo;
         e.layer_samples = layerwise ? 8 : 0;

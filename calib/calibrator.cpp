@@ -241,6 +241,55 @@ void unpack_rank(const std::string& bytes, std::map<std::string, Histogram>& his
     HQ_ASSERT(u.done(), "calibrate: trailing bytes in a rank's statistics");
 }
 
+// Rank 0's table on every rank (the statistics as Histogram::pack bytes: exact).
+void broadcast_table(CalibrationTable& t) {
+    dist::Packer p;
+    if (dist::is_root()) {
+        p.put<uint64_t>(t.samples);
+        p.put<uint64_t>(t.tensors.size());
+        for (const auto& [name, h] : t.tensors) {
+            p.put_str(name);
+            h.pack(p);
+        }
+        p.put<uint64_t>(t.sample_digests.size());
+        for (const auto& [name, digest] : t.sample_digests) {
+            p.put_str(name);
+            p.put_str(digest);
+        }
+        p.put<uint64_t>(t.nonfinite_inputs.size());
+        for (const auto& f : t.nonfinite_inputs) {
+            p.put_str(f.sample);
+            p.put_str(f.input);
+            p.put(f.nan);
+            p.put(f.inf);
+        }
+    }
+    const std::string bytes = dist::broadcast(p.take());
+    if (dist::is_root()) return;
+    dist::Unpacker u(bytes);
+    t.samples = u.get<uint64_t>();
+    t.tensors.clear();
+    for (auto n = u.get<uint64_t>(); n--;) {
+        std::string name = u.get_str();
+        t.tensors.emplace(std::move(name), Histogram::unpack(u));
+    }
+    t.sample_digests.clear();
+    for (auto n = u.get<uint64_t>(); n--;) {
+        std::string name = u.get_str(), digest = u.get_str();
+        t.sample_digests.emplace_back(std::move(name), std::move(digest));
+    }
+    t.nonfinite_inputs.clear();
+    for (auto n = u.get<uint64_t>(); n--;) {
+        CalibrationTable::NonFiniteInput f;
+        f.sample = u.get_str();
+        f.input = u.get_str();
+        f.nan = u.get<uint64_t>();
+        f.inf = u.get<uint64_t>();
+        t.nonfinite_inputs.push_back(std::move(f));
+    }
+    HQ_ASSERT(u.done(), "calibrate: trailing bytes in rank 0's table");
+}
+
 // This rank's error as a dist::Failure (the first sample's, as a one-process run reports it).
 dist::Failure failure_of(std::exception_ptr e) {
     try {
@@ -324,7 +373,10 @@ CalibrationTable calibrate(const std::vector<const exec::Executor*>& executors, 
         for (size_t r = 1; r < parts.size(); ++r) unpack_rank(parts[r], hists, run.seen);
         table.ranks = dist::size();
         for (int r = 0; r < dist::size(); ++r) table.rank_samples.push_back(dist::share(n, r, dist::size()));
-        if (!dist::is_root()) return table;  // rank 0 holds the table
+        if (!dist::is_root()) {
+            if (opt.share_result) broadcast_table(table);
+            return table;  // rank 0 holds the table, unless shared
+        }
     }
     // Tensors never seen as float32 (shape/int tensors) are not part of the table.
     for (auto& [name, h] : hists)
@@ -341,6 +393,7 @@ CalibrationTable calibrate(const std::vector<const exec::Executor*>& executors, 
         table.nonfinite_inputs.insert(table.nonfinite_inputs.end(), seen.nonfinite.begin(), seen.nonfinite.end());
     }
     table.sort_samples();
+    if (distributed && opt.share_result) broadcast_table(table);
     if (const size_t bad_tensors = table.nonfinite_tensors(); bad_tensors || bad_samples) {
         const std::string where =
             bad_samples ? fmt::format("{} of {} samples had NaN/Inf inputs", bad_samples, n)
@@ -353,43 +406,127 @@ CalibrationTable calibrate(const std::vector<const exec::Executor*>& executors, 
 }
 
 quant::ChannelMeans channel_means(const exec::Executor& ex, const DataSource& data,
-                                  const std::set<std::string>& tensors, int64_t max_samples) {
+                                  const std::set<std::string>& tensors, int64_t max_samples, bool distributed) {
+    // One observation of a tensor in one sample: its per-(row, channel) sums, in row-major order, and its count.
+    struct Obs {
+        std::string name;
+        int64_t channels = 0;
+        std::vector<double> sums;
+        double count = 0;
+    };
     std::map<std::string, std::pair<std::vector<double>, double>> acc;  // sums per channel, count per channel
+    // Adds one sample's observations; called in sample order (the same additions as one pass over the samples).
+    auto add = [&](const std::vector<Obs>& sample) {
+        for (const auto& o : sample) {
+            auto& [sums, count] = acc[o.name];
+            if (sums.empty()) sums.assign(o.channels, 0.0);
+            if ((int64_t)sums.size() != o.channels) continue;
+            for (size_t k = 0; k < o.sums.size(); ++k) sums[k % o.channels] += o.sums[k];
+            count += o.count;
+        }
+    };
+    std::vector<Obs> seen;
     auto observe = [&](const std::string& name, const Tensor& t) {
         if (!tensors.count(name) || t.dtype() != DType::F32 || t.rank() < 1) return;
         const int64_t axis = t.rank() >= 3 ? 1 : t.rank() - 1;
         const int64_t c = t.shape()[axis];
         int64_t inner = 1;
         for (int64_t d = axis + 1; d < t.rank(); ++d) inner *= t.shape()[d];
-        auto& [sums, count] = acc[name];
-        if (sums.empty()) sums.assign(c, 0.0);
-        if ((int64_t)sums.size() != c) return;
+        Obs o;
+        o.name = name;
+        o.channels = c;
         const float* p = t.data<float>();
         const int64_t outer = t.numel() / std::max<int64_t>(1, c * inner);
-        for (int64_t o = 0; o < outer; ++o)
+        for (int64_t r = 0; r < outer; ++r)
             for (int64_t ch = 0; ch < c; ++ch) {
-                const float* q = p + (o * c + ch) * inner;
+                const float* q = p + (r * c + ch) * inner;
                 double s = 0;
                 for (int64_t i = 0; i < inner; ++i) s += q[i];
-                sums[ch] += s;
+                o.sums.push_back(s);
             }
-        count += (double)(outer * inner);
+        o.count = (double)(outer * inner);
+        seen.push_back(std::move(o));
     };
     int64_t n = (int64_t)data.size();
     if (max_samples > 0) n = std::min(n, max_samples);
-    Progress progress("channel means", n);
-    for (int64_t i = 0; i < n; ++i) {
-        Sample s = data.load((size_t)i);
-        for (const auto& [name, t] : s.inputs) observe(name, t);
-        ex.run(s.inputs, [&](const std::string& name, const Tensor& t, const graph::Node&) { observe(name, t); });
+    distributed = distributed && dist::size() > 1;
+    const auto [begin, end] = distributed ? dist::my_share(n) : std::pair<int64_t, int64_t>(0, n);
+    Progress progress("channel means", end - begin);
+    dist::Packer mine;  // this rank's per-sample observations, for rank 0
+    std::optional<dist::Failure> failure;
+    auto pack = [&](const std::vector<Obs>& sample) {
+        mine.put<uint64_t>(sample.size());
+        for (const auto& o : sample) {
+            mine.put_str(o.name);
+            mine.put<int64_t>(o.channels);
+            mine.put_vec(o.sums);
+            mine.put<double>(o.count);
+        }
+    };
+    for (int64_t i = begin; i < end; ++i) {
+        try {
+            Sample s = data.load((size_t)i);
+            seen.clear();
+            for (const auto& [name, t] : s.inputs) observe(name, t);
+            try {
+                ex.run(s.inputs, [&](const std::string& name, const Tensor& t, const graph::Node&) { observe(name, t); });
+            } catch (const Error& e) {
+                throw Error("sample '" + s.name + "': " + e.what(), e.kind());
+            }
+        } catch (const Error& e) {
+            if (!distributed) throw;
+            failure = dist::Failure{dist::rank(), e.exit_code(), e.what()};
+            break;
+        }
+        if (!distributed || dist::is_root())
+            add(seen);
+        else
+            pack(seen);
         progress.tick();
+        dist::test_fault_point();
     }
     progress.finish();
+    dist::Packer result;
+    if (distributed) {
+        dist::agree_or_throw(failure);
+        const auto parts = dist::gather(mine.take());
+        for (size_t r = 1; r < parts.size(); ++r) {  // rank order is sample order
+            dist::Unpacker u(parts[r]);
+            while (!u.done()) {
+                std::vector<Obs> sample(u.get<uint64_t>());
+                for (auto& o : sample) {
+                    o.name = u.get_str();
+                    o.channels = u.get<int64_t>();
+                    o.sums = u.get_vec<double>();
+                    o.count = u.get<double>();
+                }
+                add(sample);
+            }
+        }
+    }
     quant::ChannelMeans means;
     for (auto& [name, sc] : acc) {
         auto& [sums, count] = sc;
         for (auto& v : sums) v = count > 0 ? v / count : 0.0;
         means[name] = sums;
+    }
+    if (distributed) {
+        if (dist::is_root()) {
+            result.put<uint64_t>(means.size());
+            for (const auto& [name, v] : means) {
+                result.put_str(name);
+                result.put_vec(v);
+            }
+        }
+        const std::string bytes = dist::broadcast(result.take());
+        if (!dist::is_root()) {
+            dist::Unpacker u(bytes);
+            means.clear();
+            for (auto k = u.get<uint64_t>(); k--;) {
+                std::string name = u.get_str();
+                means[name] = u.get_vec<double>();
+            }
+        }
     }
     return means;
 }

@@ -25,6 +25,9 @@ struct CalibrateOptions {
     // statistics (the others get ranks/rank_samples only). A failing rank makes every rank throw (the lowest
     // failing rank's error, on rank 0; dist::AgreedError). Same table as one process, provenance aside.
     bool distributed = false;
+    // With distributed: rank 0 then broadcasts the table (statistics, samples, digests, NaN/Inf inputs), so every
+    // rank returns the same table, bit for bit -- what the quantize pipeline needs on every rank.
+    bool share_result = false;
 };
 
 // Runs up to max_samples samples of `data` through `ex` and returns the table (fingerprint/model
@@ -39,9 +42,12 @@ CalibrationTable calibrate(const graph::Model& model, const std::vector<std::uni
                            const DataSource& data, const CalibrateOptions& opt);
 
 // Per-channel means (axis 1 for rank >= 3, the last axis otherwise) of `tensors` over up to
-// max_samples samples (0: all), for bias correction.
+// max_samples samples (0: all), for bias correction. With `distributed` (an MPI job) each rank runs its block of
+// the samples and sends its per-sample sums; rank 0 adds them in sample order and broadcasts the means: every
+// rank gets what one process computes, bit for bit. A failing rank makes every rank throw (dist::AgreedError).
 quant::ChannelMeans channel_means(const exec::Executor& ex, const DataSource& data,
-                                  const std::set<std::string>& tensors, int64_t max_samples);
+                                  const std::set<std::string>& tensors, int64_t max_samples, bool distributed = false);
+
 
 // Largest |x| per feature (the last axis) of `tensors` (name -> feature count; other sizes are skipped) over up
 // to max_samples samples (0: all), for SmoothQuant (quant::smooth_quant).

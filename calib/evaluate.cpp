@@ -393,6 +393,59 @@ AccuracySummary evaluate_models(const graph::Model& reference, const graph::Mode
         progress.tick();
         dist::test_fault_point();
     }
+    // The summary from the totals (rank 0 alone under MPI).
+    auto summarize = [&] {
+        progress.finish();
+        s.samples = n;
+        for (size_t k = 0; k < rg.outputs.size(); ++k) {
+            OutputMetrics m;
+            m.name = rg.outputs[k].name;
+            m.cosine = outs[k].cosine();
+            m.sqnr_db = capped(outs[k].sqnr_db());
+            m.max_abs = outs[k].max_abs;
+            m.mean_abs = outs[k].mean_abs();
+            if (rows[k]) m.top1_agreement = 100.0 * agree[k] / rows[k];
+            s.outputs.push_back(m);
+        }
+        if (!opt.labels.empty()) {
+            HQ_CHECK(classifier >= 0, "--labels given but no output looks like class scores ([N, classes])");
+            HQ_CHECK(labelled == (int64_t)opt.labels.size() || opt.max_samples > 0, "labels: ", opt.labels.size(),
+                     " labels for ", labelled, " predictions");
+            s.reference_accuracy = 100.0 * ref_correct / std::max<int64_t>(1, labelled);
+            s.candidate_accuracy = 100.0 * cand_correct / std::max<int64_t>(1, labelled);
+        }
+        for (auto& l : layers) {
+            if (l.acc.count == 0) continue;
+            LayerMetrics m;
+            m.node = l.node->name;
+            m.op_type = l.node->op_type;
+            m.tensor = l.tensor;
+            m.precision = l.precision;
+            m.sqnr_db = capped(l.acc.sqnr_db());
+            m.added_sqnr_db = capped(l.added.sqnr_db());
+            double inh = kCap;
+            for (const auto& [a, e] : l.inherited) inh = std::min(inh, capped(e.sqnr_db()));
+            m.inherited_sqnr_db = inh;
+            m.input_scale = l.scale;
+            m.input_zero_point = l.zp;
+            s.layers.push_back(m);
+        }
+        // Worst first: the layers that add the most error.
+        std::vector<size_t> order(s.layers.size());
+        for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+        std::stable_sort(order.begin(), order.end(),
+                         [&](size_t a, size_t b) { return s.layers[a].added_sqnr_db < s.layers[b].added_sqnr_db; });
+        std::vector<LayerMetrics> sorted;
+        for (size_t i : order) sorted.push_back(s.layers[i]);
+        s.layers = sorted;
+        for (size_t i = 0; i < s.layers.size() && s.histograms.size() < 4; ++i) {
+            for (const auto& l : layers) {
+                if (l.node->name != s.layers[i].node || l.activations.empty()) continue;
+                auto h = to_report_hist(l.activations[0], l.hist, l);
+                if (!h.counts.empty()) s.histograms.push_back(h);
+            }
+        }
+    };
     if (distributed) {
         dist::agree_or_throw(failure);
         const auto parts = dist::gather(mine.take());
@@ -404,66 +457,17 @@ AccuracySummary evaluate_models(const graph::Model& reference, const graph::Mode
                     dist::Unpacker u(parts[rk]);
                     while (!u.done()) accumulate(unpack_record(u));
                 }
+                summarize();
             } catch (const Error& e) {
                 failure = dist::Failure{0, e.exit_code(), e.what()};
             }
         }
         dist::agree_or_throw(failure);
-        if (!dist::is_root()) {
-            s.samples = n;
-            return s;  // rank 0 holds the summary
-        }
+        if (!dist::is_root()) s.samples = n;  // rank 0 holds the summary...
+        if (opt.share_result) broadcast_summary(s);  // ...unless every rank needs it
+        return s;
     }
-    progress.finish();
-    s.samples = n;
-    for (size_t k = 0; k < rg.outputs.size(); ++k) {
-        OutputMetrics m;
-        m.name = rg.outputs[k].name;
-        m.cosine = outs[k].cosine();
-        m.sqnr_db = capped(outs[k].sqnr_db());
-        m.max_abs = outs[k].max_abs;
-        m.mean_abs = outs[k].mean_abs();
-        if (rows[k]) m.top1_agreement = 100.0 * agree[k] / rows[k];
-        s.outputs.push_back(m);
-    }
-    if (!opt.labels.empty()) {
-        HQ_CHECK(classifier >= 0, "--labels given but no output looks like class scores ([N, classes])");
-        HQ_CHECK(labelled == (int64_t)opt.labels.size() || opt.max_samples > 0, "labels: ", opt.labels.size(),
-                 " labels for ", labelled, " predictions");
-        s.reference_accuracy = 100.0 * ref_correct / std::max<int64_t>(1, labelled);
-        s.candidate_accuracy = 100.0 * cand_correct / std::max<int64_t>(1, labelled);
-    }
-    for (auto& l : layers) {
-        if (l.acc.count == 0) continue;
-        LayerMetrics m;
-        m.node = l.node->name;
-        m.op_type = l.node->op_type;
-        m.tensor = l.tensor;
-        m.precision = l.precision;
-        m.sqnr_db = capped(l.acc.sqnr_db());
-        m.added_sqnr_db = capped(l.added.sqnr_db());
-        double inh = kCap;
-        for (const auto& [a, e] : l.inherited) inh = std::min(inh, capped(e.sqnr_db()));
-        m.inherited_sqnr_db = inh;
-        m.input_scale = l.scale;
-        m.input_zero_point = l.zp;
-        s.layers.push_back(m);
-    }
-    // Worst first: the layers that add the most error.
-    std::vector<size_t> order(s.layers.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(),
-                     [&](size_t a, size_t b) { return s.layers[a].added_sqnr_db < s.layers[b].added_sqnr_db; });
-    std::vector<LayerMetrics> sorted;
-    for (size_t i : order) sorted.push_back(s.layers[i]);
-    s.layers = sorted;
-    for (size_t i = 0; i < s.layers.size() && s.histograms.size() < 4; ++i) {
-        for (const auto& l : layers) {
-            if (l.node->name != s.layers[i].node || l.activations.empty()) continue;
-            auto h = to_report_hist(l.activations[0], l.hist, l);
-            if (!h.counts.empty()) s.histograms.push_back(h);
-        }
-    }
+    summarize();
     return s;
 }
 
@@ -481,6 +485,102 @@ double budget_drop(const AccuracySummary& s, std::string& metric) {
     double worst = 0;
     for (const auto& o : s.outputs) worst = std::max(worst, 100.0 * std::pow(10.0, -o.sqnr_db / 20.0));
     return worst;
+}
+
+namespace {
+
+template <typename T>
+void put_opt(dist::Packer& p, const std::optional<T>& v) {
+    p.put<uint8_t>(v.has_value());
+    if (v) p.put(*v);
+}
+template <typename T>
+std::optional<T> get_opt(dist::Unpacker& u) {
+    if (!u.get<uint8_t>()) return std::nullopt;
+    return u.get<T>();
+}
+
+}  // namespace
+
+void broadcast_summary(AccuracySummary& s) {
+    if (dist::size() == 1) return;
+    dist::Packer p;
+    if (dist::is_root()) {
+        p.put<int64_t>(s.samples);
+        p.put<uint64_t>(s.outputs.size());
+        for (const auto& o : s.outputs) {
+            p.put_str(o.name);
+            p.put(o.cosine);
+            p.put(o.sqnr_db);
+            p.put(o.max_abs);
+            p.put(o.mean_abs);
+            put_opt(p, o.top1_agreement);
+        }
+        put_opt(p, s.reference_accuracy);
+        put_opt(p, s.candidate_accuracy);
+        p.put<uint64_t>(s.layers.size());
+        for (const auto& l : s.layers) {
+            p.put_str(l.node);
+            p.put_str(l.op_type);
+            p.put_str(l.tensor);
+            p.put_str(l.precision);
+            p.put(l.sqnr_db);
+            p.put(l.added_sqnr_db);
+            p.put(l.inherited_sqnr_db);
+            put_opt(p, l.input_scale);
+            put_opt(p, l.input_zero_point);
+            put_opt(p, l.sensitivity_db);
+            put_opt(p, l.sparsity);
+        }
+        p.put<uint64_t>(s.histograms.size());
+        for (const auto& h : s.histograms) {
+            p.put_str(h.tensor);
+            p.put(h.lo);
+            p.put(h.hi);
+            p.put_vec(h.counts);
+            put_opt(p, h.clip_lo);
+            put_opt(p, h.clip_hi);
+        }
+    }
+    const std::string bytes = dist::broadcast(p.take());
+    if (dist::is_root()) return;
+    dist::Unpacker u(bytes);
+    s.samples = u.get<int64_t>();
+    s.outputs.assign(u.get<uint64_t>(), OutputMetrics{});
+    for (auto& o : s.outputs) {
+        o.name = u.get_str();
+        o.cosine = u.get<double>();
+        o.sqnr_db = u.get<double>();
+        o.max_abs = u.get<double>();
+        o.mean_abs = u.get<double>();
+        o.top1_agreement = get_opt<double>(u);
+    }
+    s.reference_accuracy = get_opt<double>(u);
+    s.candidate_accuracy = get_opt<double>(u);
+    s.layers.assign(u.get<uint64_t>(), LayerMetrics{});
+    for (auto& l : s.layers) {
+        l.node = u.get_str();
+        l.op_type = u.get_str();
+        l.tensor = u.get_str();
+        l.precision = u.get_str();
+        l.sqnr_db = u.get<double>();
+        l.added_sqnr_db = u.get<double>();
+        l.inherited_sqnr_db = u.get<double>();
+        l.input_scale = get_opt<float>(u);
+        l.input_zero_point = get_opt<int32_t>(u);
+        l.sensitivity_db = get_opt<double>(u);
+        l.sparsity = get_opt<double>(u);
+    }
+    s.histograms.assign(u.get<uint64_t>(), HistogramData{});
+    for (auto& h : s.histograms) {
+        h.tensor = u.get_str();
+        h.lo = u.get<double>();
+        h.hi = u.get<double>();
+        h.counts = u.get_vec<uint64_t>();
+        h.clip_lo = get_opt<double>(u);
+        h.clip_hi = get_opt<double>(u);
+    }
+    HQ_ASSERT(u.done(), "evaluate: trailing bytes in rank 0's summary");
 }
 
 }  // namespace hq::calib

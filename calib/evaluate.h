@@ -21,6 +21,9 @@ struct EvaluateOptions {
     // (dist::share); rank 0 adds the others' per-sample metrics in sample order and alone gets the summary (the
     // others: samples only). Equal, bit for bit, to one process. A failing rank makes every rank throw.
     bool distributed = false;
+    // With distributed: rank 0 broadcasts the summary, so every rank returns the same one (bit for bit) -- what
+    // the quantize pipeline needs to take the same decisions on every rank.
+    bool share_result = false;
 };
 
 // Reads a labels file: one integer class per line (blank lines and '#' comments ignored).
@@ -36,5 +39,12 @@ AccuracySummary evaluate_models(const graph::Model& reference, const graph::Mode
 // given; else top-1 disagreement (100 - agreement) of the first classifier output; else the outputs'
 // relative RMS error in percent.
 double budget_drop(const AccuracySummary& s, std::string& metric);
+
+// Rank 0's measurements (samples, outputs, accuracies, layers, histograms) on every rank: dist::broadcast of their
+// bytes, doubles as bits. The other fields stay as the caller had them. No-op on one rank.
+void broadcast_summary(AccuracySummary& s);
+
+// Rank 0's summary on every rank (dist::broadcast of its bytes; doubles travel as bits). No-op on one rank.
+void broadcast_summary(AccuracySummary& s);
 
 }  // namespace hq::calib

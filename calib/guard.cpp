@@ -1,5 +1,7 @@
 #include "calib/guard.h"
 
+#include "calib/budget_search.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -23,6 +25,7 @@ GuardResult run_guard(const graph::Model& reference, quant::Plan plan,
         EvaluateOptions e = eo;
         e.layer_samples = layerwise ? opt.layer_samples : 0;
         ++r.evaluations;
+        agree_on_plan(p, "guard evaluation " + std::to_string(r.evaluations));
         return evaluate_models(reference, build(p), eval, backend, e);
     };
     auto worst = [](const AccuracySummary& s) {

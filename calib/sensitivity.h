@@ -11,10 +11,15 @@
 
 namespace hq::calib {
 
-// `model` must already be at opset >= 13 (the QDQ rewrite's need). Uses at most `max_samples` samples.
+// `model` must already be at opset >= 13 (the QDQ rewrite's need). Uses at most `max_samples` samples. The error
+// of a layer is the sum, in sample order, of each sample's error alone, so with `distributed` (an MPI job,
+// dist::size() > 1) each rank measures its contiguous block of the samples (dist::share), rank 0 adds the blocks
+// in rank order and broadcasts the result: every rank gets the same map as one process, bit for bit. A failing
+// rank (a corrupt sample) makes every rank throw (dist::AgreedError, that rank's reason on rank 0).
 std::map<std::string, double> layer_sensitivity(const graph::Model& model, const quant::Plan& plan,
                                                 const std::map<std::string, std::pair<float, float>>& ranges,
                                                 const quant::QdqOptions& qopt, const DataSource& data,
-                                                const exec::Backend& backend, int64_t max_samples);
+                                                const exec::Backend& backend, int64_t max_samples,
+                                                bool distributed = false);
 
 }  // namespace hq::calib

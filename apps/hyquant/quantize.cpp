@@ -16,6 +16,7 @@
 #include "calib/sensitivity.h"
 #include "core/error.h"
 #include "core/fileio.h"
+#include "dist/dist.h"
 #include "exec/cpu/cpu_backend.h"
 #include "graph/passes.h"
 #include "graph/upgrade_opset.h"
@@ -142,9 +143,12 @@ int run_quantize(const Opts& o) {
     HQ_CHECK(!o.calib.empty() || !o.data.empty(), "quantize: give --calib TABLE.json or --data DIR");
     HQ_CHECK(!mixed || !o.data.empty(), "--precision mixed measures layer sensitivity on --data DIR; give it");
     const std::string plan_out = o.plan_out.empty() ? default_plan_path(o.out) : o.plan_out;
-    check_writable(o.out);
-    check_writable(plan_out);
-    for (const auto& r : o.reports) check_writable(r);
+    // Under mpirun/srun rank 0 alone writes: its output paths are the ones that must be writable.
+    run_on_root([&] {
+        check_writable(o.out);
+        check_writable(plan_out);
+        for (const auto& r : o.reports) check_writable(r);
+    });
 
     std::map<std::string, Shape> shapes;
     for (const auto& s : o.run.shapes) shapes.insert(parse_shape_arg(s));
@@ -203,6 +207,8 @@ int run_quantize(const Opts& o) {
         co.method = o.method.empty() || o.method == "auto" ? calib::Method::MinMax : calib::parse_method(o.method);
         co.percentile = o.percentile;
         co.max_samples = o.samples;
+        // Under mpirun/srun each rank calibrates its block of the samples; every rank gets the merged table.
+        co.distributed = co.share_result = true;
         table = calib::calibrate(m, backends, *data, co);
         table.model = o.model;
         table.fingerprint = fingerprint;
@@ -274,7 +280,7 @@ int run_quantize(const Opts& o) {
         summary.range_methods = ar.method;
     }
     if (mixed && o.plan_in.empty()) {
-        auto sens = calib::layer_sensitivity(m, plan, ranges, qopt, *data, *backend, o.sensitivity_samples);
+        auto sens = calib::layer_sensitivity(m, plan, ranges, qopt, *data, *backend, o.sensitivity_samples, true);
         for (auto& l : plan.layers) {
             auto it = sens.find(l.node);
             if (it == sens.end()) continue;
@@ -305,7 +311,7 @@ int run_quantize(const Opts& o) {
             if (lp && lp->precision == quant::Precision::Int8) inputs.insert(n.input(0));
         }
         exec::Executor ex(m, *backend);
-        auto means = calib::channel_means(ex, *data, inputs, o.samples);
+        auto means = calib::channel_means(ex, *data, inputs, o.samples, true);
         auto corrected = quant::correct_bias(m, plan, means, qopt);
         summary.notes.push_back("bias correction: " + std::to_string(corrected.size()) + " layers");
     }
@@ -336,12 +342,13 @@ int run_quantize(const Opts& o) {
         calib::DataSource eval(o.eval_data, m.graph.inputs, io);
         calib::EvaluateOptions eo;
         if (!o.labels.empty()) eo.labels = calib::read_labels(o.labels);
+        eo.distributed = eo.share_result = true;  // every evaluation split over the ranks; all get the result
         if (!data) HQ_CHECK(std::all_of(plan.layers.begin(), plan.layers.end(),
                                         [](const quant::LayerPlan& l) { return l.sensitivity_db.has_value(); }),
                             "--max-drop ranks layers by sensitivity: give --data (or a --plan with sensitivities)");
         if (data && std::any_of(plan.layers.begin(), plan.layers.end(),
                                 [](const quant::LayerPlan& l) { return !l.sensitivity_db; })) {
-            auto sens = calib::layer_sensitivity(m, plan, ranges, qopt, *data, *backend, o.sensitivity_samples);
+            auto sens = calib::layer_sensitivity(m, plan, ranges, qopt, *data, *backend, o.sensitivity_samples, true);
             for (auto& l : plan.layers)
                 if (sens.count(l.node)) l.sensitivity_db = sens.at(l.node);
         }
@@ -358,12 +365,17 @@ int run_quantize(const Opts& o) {
         accuracy->labels = o.labels;
         accuracy->command = command_line();
         if (!br.met && !o.keep_best) {
-            print_accuracy(*accuracy);
-            spdlog::error("accuracy budget {:.2f} cannot be met: best {} is {:.2f} (nothing written; --keep-best writes it)",
-                          *o.max_drop, accuracy->budget_metric, accuracy->drop.value_or(0));
             fill_summary(plan);
-            if (!o.reports.empty()) write_all_reports(summary, o.reports, accuracy);
-            return finish(o, summary, plan_out, false, !o.reports.empty(), accuracy, 3);
+            int rc = 3;
+            run_on_root([&] {
+                print_accuracy(*accuracy);
+                spdlog::error(
+                    "accuracy budget {:.2f} cannot be met: best {} is {:.2f} (nothing written; --keep-best writes it)",
+                    *o.max_drop, accuracy->budget_metric, accuracy->drop.value_or(0));
+                if (!o.reports.empty()) write_all_reports(summary, o.reports, accuracy);
+                rc = finish(o, summary, plan_out, false, !o.reports.empty(), accuracy, 3);
+            });
+            return rc;
         }
     }
     // The quality guard: every output of the candidate against the FP32 model on held-out samples.
@@ -380,6 +392,7 @@ int run_quantize(const Opts& o) {
         go.fallback = target.fallback;
         calib::EvaluateOptions geo;
         if (!o.eval_data.empty() && !o.labels.empty()) geo.labels = calib::read_labels(o.labels);
+        geo.distributed = geo.share_result = true;
         auto build = [&](const quant::Plan& p) {
             return calib::build_candidate(m, p, ranges, observed, qopt, false, o.exclude, nullptr, nullptr);
         };
@@ -388,17 +401,21 @@ int run_quantize(const Opts& o) {
             spdlog::info("guard: output '{}': SQNR {:.1f} dB, cosine {:.4f} ({} held-out samples)", out.name,
                          out.sqnr_db, out.cosine, gr.summary.samples);
         if (!gr.met) {
-            spdlog::error("guard: output '{}' at {:.1f} dB < --guard-sqnr {:.1f} dB even with {} layers at {}; nothing "
-                          "written (--guard-sqnr 0 disables the guard)",
-                          gr.worst_output, gr.worst_sqnr_db, o.guard_sqnr, gr.moved.size(),
-                          quant::precision_name(target.fallback));
             summary.guard = gr;
             summary.guard_data = guard_source;
             summary.guard_sqnr_db = o.guard_sqnr;
             fill_summary(gr.plan);
-            // The reports say why (for a CI comment); the model and plan are not written.
-            if (!o.reports.empty()) write_all_reports(summary, o.reports, accuracy);
-            return finish(o, summary, plan_out, false, !o.reports.empty(), accuracy, 3);
+            int rc = 3;
+            run_on_root([&] {
+                spdlog::error("guard: output '{}' at {:.1f} dB < --guard-sqnr {:.1f} dB even with {} layers at {}; "
+                              "nothing written (--guard-sqnr 0 disables the guard)",
+                              gr.worst_output, gr.worst_sqnr_db, o.guard_sqnr, gr.moved.size(),
+                              quant::precision_name(target.fallback));
+                // The reports say why (for a CI comment); the model and plan are not written.
+                if (!o.reports.empty()) write_all_reports(summary, o.reports, accuracy);
+                rc = finish(o, summary, plan_out, false, !o.reports.empty(), accuracy, 3);
+            });
+            return rc;
         }
         if (!gr.moved.empty())
             spdlog::info("guard: moved {} layers to {} (worst output {:.1f} -> {:.1f} dB); reasons in the plan",
@@ -423,28 +440,34 @@ int run_quantize(const Opts& o) {
     m.set_metadata("hyquant", meta.dump());
 
     fill_summary(plan);
-    std::error_code ec;
-
-    onnx_io::check_model(m, o.out + " (model being written)");
-    Cleanup cleanup;
-    write_file_atomic(plan_out, plan.to_json());
-    cleanup.files.push_back(plan_out);
-    onnx_io::save_model(m, o.out);
-    cleanup.files.push_back(o.out);
-    summary.bytes_out = fs::file_size(o.out, ec);
-    if (!o.reports.empty()) write_all_reports(summary, o.reports, accuracy);
-    cleanup.armed = false;
-    if (accuracy) {
-        print_accuracy(*accuracy);
-        if (!accuracy->budget_ok) {
-            spdlog::error("accuracy budget {:.2f} not met; wrote the best plan found (--keep-best)", *o.max_drop);
-            log_backend_summary(backends);
-            return finish(o, summary, plan_out, true, !o.reports.empty(), accuracy, 3);
+    // Rank 0 alone checks and writes (atomically; the others wait for it and share its verdict), prints the
+    // accuracy and the summary.
+    int rc = 0;
+    run_on_root([&] {
+        std::error_code ec;
+        onnx_io::check_model(m, o.out + " (model being written)");
+        Cleanup cleanup;
+        write_file_atomic(plan_out, plan.to_json());
+        cleanup.files.push_back(plan_out);
+        onnx_io::save_model(m, o.out);
+        cleanup.files.push_back(o.out);
+        summary.bytes_out = fs::file_size(o.out, ec);
+        if (!o.reports.empty()) write_all_reports(summary, o.reports, accuracy);
+        cleanup.armed = false;
+        if (accuracy) {
+            print_accuracy(*accuracy);
+            if (!accuracy->budget_ok) {
+                spdlog::error("accuracy budget {:.2f} not met; wrote the best plan found (--keep-best)", *o.max_drop);
+                log_backend_summary(backends);
+                rc = finish(o, summary, plan_out, true, !o.reports.empty(), accuracy, 3);
+                return;
+            }
         }
-    }
-
-    log_backend_summary(backends);
-    return finish(o, summary, plan_out, true, !o.reports.empty(), accuracy, 0);
+        log_backend_summary(backends);
+        rc = finish(o, summary, plan_out, true, !o.reports.empty(), accuracy, 0);
+    });
+    // Every rank ends with rank 0's code (3 only with --keep-best: the budget verdict is the same on every rank).
+    return accuracy && !accuracy->budget_ok ? 3 : rc;
 }
 
 }  // namespace
