@@ -171,9 +171,59 @@ void topo_sort(Graph& g) {
         }
         out.push_back(std::move(g.nodes[i]));
     }
-    for (size_t i = 0; i < n; ++i)
-        HQ_CHECK(done[i], g.nodes[i].label(), ": graph has a cycle through this node");
+    if (out.size() != n) {
+        // Some node waits forever. Walk back from one through inputs that are never produced until a node repeats:
+        // that node lies on a cycle (every node left waits on another one left).
+        size_t cur = 0;
+        while (done[cur]) ++cur;
+        std::vector<int> visit(n, -1);
+        for (int step = 0; visit[cur] < 0; ++step) {
+            visit[cur] = step;
+            size_t next = cur;
+            for (const auto& in : g.nodes[cur].inputs) {
+                auto it = prod.find(in);
+                if (!in.empty() && !available.count(in) && it != prod.end() && !done[it->second]) {
+                    next = it->second;
+                    break;
+                }
+            }
+            cur = next;
+        }
+        HQ_FAIL(g.nodes[cur].label(), ": the graph has a cycle through this node");
+    }
     g.nodes = std::move(out);
+}
+
+void check_structure(const Graph& g, const std::string& label) {
+    std::set<std::string> defined;  // graph inputs and initializers
+    for (const auto& i : g.inputs) {
+        HQ_CHECK(!i.name.empty(), label, ": a graph input has no name");
+        HQ_CHECK(defined.insert(i.name).second, label, ": graph input '", i.name, "' is listed twice");
+    }
+    for (const auto& [k, t] : g.initializers) {
+        HQ_CHECK(!k.empty(), label, ": an initializer has no name");
+        defined.insert(k);
+    }
+    std::map<std::string, const Node*> produced;
+    for (const auto& nd : g.nodes) {
+        HQ_CHECK(!nd.op_type.empty(), label, ": node '", nd.name, "' has no operator type");
+        for (const auto& o : nd.outputs) {
+            if (o.empty()) continue;
+            HQ_CHECK(!defined.count(o), label, ": ", nd.label(), " writes '", o,
+                     "', which is already a graph input or an initializer");
+            auto [it, fresh] = produced.emplace(o, &nd);
+            HQ_CHECK(fresh, label, ": ", nd.label(), " writes '", o, "', which ", it->second->label(),
+                     " already produces (a value has one producer)");
+        }
+    }
+    std::set<std::string> outs;
+    for (const auto& o : g.outputs) {
+        HQ_CHECK(!o.name.empty(), label, ": a graph output has no name");
+        HQ_CHECK(outs.insert(o.name).second, label, ": graph output '", o.name, "' is listed twice");
+        HQ_CHECK(defined.count(o.name) || produced.count(o.name), label, ": graph output '", o.name,
+                 "' is not produced by any node, nor a graph input or an initializer");
+        HQ_CHECK(o.dtype != DType::Undefined, label, ": graph output '", o.name, "' has no element type");
+    }
 }
 
 }  // namespace hq::graph

@@ -104,4 +104,10 @@ struct Model {
 // Throws hq::Error naming a node on a cycle or on an input that nothing produces.
 void topo_sort(Graph& g);
 
+// hyquant's own structural checks, run on every model whatever its IR/opset (the ONNX checker only runs where
+// Debian's libonnx knows the version): named, unique inputs and outputs; every value produced once (not also a
+// graph input or initializer); graph outputs produced and typed. Inputs that nothing produces and cycles are
+// topo_sort's checks. Throws hq::Error starting with `label`.
+void check_structure(const Graph& g, const std::string& label);
+
 }  // namespace hq::graph

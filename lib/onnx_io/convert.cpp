@@ -88,10 +88,44 @@ void copy_field(const google::protobuf::RepeatedField<Src>& f, Dst* out, int64_t
 
 }  // namespace
 
-Tensor tensor_from_proto(const onnx::TensorProto& p, const ExternalDataRoot& root) {
-    const std::string who = root.label + ": tensor '" + p.name() + "'";
+std::string onnx_type_name(int32_t t) {
+    switch (t) {
+        case 0: return "UNDEFINED";
+        case 1: return "FLOAT";
+        case 2: return "UINT8";
+        case 3: return "INT8";
+        case 4: return "UINT16";
+        case 5: return "INT16";
+        case 6: return "INT32";
+        case 7: return "INT64";
+        case 8: return "STRING";
+        case 9: return "BOOL";
+        case 10: return "FLOAT16";
+        case 11: return "DOUBLE";
+        case 12: return "UINT32";
+        case 13: return "UINT64";
+        case 14: return "COMPLEX64";
+        case 15: return "COMPLEX128";
+        case 16: return "BFLOAT16";
+        case 17: return "FLOAT8E4M3FN";
+        case 18: return "FLOAT8E4M3FNUZ";
+        case 19: return "FLOAT8E5M2";
+        case 20: return "FLOAT8E5M2FNUZ";
+        case 21: return "UINT4";
+        case 22: return "INT4";
+        case 23: return "FLOAT4E2M1";
+        case 24: return "FLOAT8E8M0";
+        case 25: return "UINT2";
+        case 26: return "INT2";
+        default: return "data type " + std::to_string(t);
+    }
+}
+
+Tensor tensor_from_proto(const onnx::TensorProto& p, const ExternalDataRoot& root, const std::string& what) {
+    const std::string who = root.label + ": " + (what.empty() ? "tensor '" + p.name() + "'" : what);
     HQ_CHECK(!p.has_segment(), who, ": segmented tensors are not supported");
-    HQ_CHECK(dtype_known(p.data_type()), who, ": unsupported data type ", p.data_type());
+    HQ_CHECK(dtype_known(p.data_type()), who, " has element type ", onnx_type_name(p.data_type()), " (",
+             p.data_type(), "), which hyquant does not support");
     DType dt = static_cast<DType>(p.data_type());
     Shape shape(p.dims().begin(), p.dims().end());
     for (int64_t d : shape) HQ_CHECK(d >= 0, who, ": negative dimension ", d);
@@ -161,11 +195,18 @@ void tensor_to_proto(const Tensor& t, const std::string& name, onnx::TensorProto
 
 namespace {
 
-graph::ValueInfo value_info_from_proto(const onnx::ValueInfoProto& v) {
+// `label` set: a declared element type hyquant does not know is an error naming the value (`kind`: input, output,
+// value). Without it (shape-inference results) such values just stay untyped.
+graph::ValueInfo value_info_from_proto(const onnx::ValueInfoProto& v, const std::string& label = "",
+                                       const char* kind = "value") {
     graph::ValueInfo vi;
     vi.name = v.name();
     if (v.has_type() && v.type().has_tensor_type()) {
         const auto& tt = v.type().tensor_type();
+        if (!label.empty())
+            HQ_CHECK(tt.elem_type() == 0 || dtype_known(tt.elem_type()), label, ": ", kind, " '", v.name(),
+                     "' has element type ", onnx_type_name(tt.elem_type()), " (", tt.elem_type(),
+                     "), which hyquant does not support");
         vi.dtype = dtype_known(tt.elem_type()) ? static_cast<DType>(tt.elem_type()) : DType::Undefined;
         if (tt.has_shape()) {
             vi.has_shape = true;
@@ -218,7 +259,10 @@ graph::Attribute attr_from_proto(const onnx::AttributeProto& a, const ExternalDa
         case onnx::AttributeProto::FLOAT: r.kind = K::Float; r.f = a.f(); break;
         case onnx::AttributeProto::INT: r.kind = K::Int; r.i = a.i(); break;
         case onnx::AttributeProto::STRING: r.kind = K::String; r.s = a.s(); break;
-        case onnx::AttributeProto::TENSOR: r.kind = K::Tensor; r.t = tensor_from_proto(a.t(), root); break;
+        case onnx::AttributeProto::TENSOR:
+            r.kind = K::Tensor;
+            r.t = tensor_from_proto(a.t(), root, "node '" + node + "' attribute '" + a.name() + "'");
+            break;
         case onnx::AttributeProto::GRAPH:
             r.kind = K::Graph;
             r.g = std::make_shared<graph::Graph>(graph_from_proto(a.g(), root, depth + 1));
@@ -228,7 +272,8 @@ graph::Attribute attr_from_proto(const onnx::AttributeProto& a, const ExternalDa
         case onnx::AttributeProto::STRINGS: r.kind = K::Strings; r.strings.assign(a.strings().begin(), a.strings().end()); break;
         case onnx::AttributeProto::TENSORS:
             r.kind = K::Tensors;
-            for (const auto& t : a.tensors()) r.tensors.push_back(tensor_from_proto(t, root));
+            for (const auto& t : a.tensors())
+                r.tensors.push_back(tensor_from_proto(t, root, "node '" + node + "' attribute '" + a.name() + "'"));
             break;
         case onnx::AttributeProto::GRAPHS:
             r.kind = K::Graphs;
@@ -252,13 +297,13 @@ graph::Graph graph_from_proto(const onnx::GraphProto& gp, const ExternalDataRoot
     HQ_CHECK(gp.sparse_initializer_size() == 0, root.label, ": sparse initializers are not supported");
     for (const auto& v : gp.input()) {
         if (g.initializers.count(v.name())) continue;  // IR < 4: initializers also listed as inputs
-        auto vi = value_info_from_proto(v);
+        auto vi = value_info_from_proto(v, root.label, "input");
         HQ_CHECK(vi.dtype != DType::Undefined, root.label, ": input '", v.name(),
                  "' is not a tensor of a supported type");
         g.inputs.push_back(vi);
     }
-    for (const auto& v : gp.output()) g.outputs.push_back(value_info_from_proto(v));
-    for (const auto& v : gp.value_info()) g.value_info[v.name()] = value_info_from_proto(v);
+    for (const auto& v : gp.output()) g.outputs.push_back(value_info_from_proto(v, root.label, "output"));
+    for (const auto& v : gp.value_info()) g.value_info[v.name()] = value_info_from_proto(v, root.label, "value");
     for (const auto& np : gp.node()) {
         graph::Node n;
         n.name = np.name();
@@ -272,10 +317,11 @@ graph::Graph graph_from_proto(const onnx::GraphProto& gp, const ExternalDataRoot
         }
         g.nodes.push_back(std::move(n));
     }
-    // Give unnamed nodes stable names so that errors and plans can refer to them.
+    // Give unnamed nodes stable names so that errors and plans can refer to them; a name used twice keeps its
+    // first node and the later ones are renamed the same way (plans and reports name nodes).
     std::map<std::string, int> seen;
     for (auto& n : g.nodes)
-        if (!n.name.empty()) seen[n.name]++;
+        if (!n.name.empty() && seen[n.name]++) n.name.clear();
     size_t k = 0;
     for (auto& n : g.nodes) {
         if (!n.name.empty()) continue;

@@ -14,7 +14,10 @@ struct ExternalDataRoot {
     std::string label;  // model file, for messages
 };
 
-Tensor tensor_from_proto(const onnx::TensorProto& p, const ExternalDataRoot& root);
+// `what` names the tensor in errors ("tensor '<name>'" when empty).
+Tensor tensor_from_proto(const onnx::TensorProto& p, const ExternalDataRoot& root, const std::string& what = "");
+// ONNX's name of a TensorProto data type ("FLOAT8E4M3FN"), also for the types hyquant does not support.
+std::string onnx_type_name(int32_t t);
 void tensor_to_proto(const Tensor& t, const std::string& name, onnx::TensorProto* p);
 graph::Model model_from_proto(const onnx::ModelProto& p, const ExternalDataRoot& root);
 void model_to_proto(const graph::Model& m, onnx::ModelProto* p);

@@ -3,6 +3,8 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <onnx/checker.h>
+#include <onnx/common/version.h>
+#include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
 #include <spdlog/spdlog.h>
 
@@ -66,7 +68,31 @@ std::string to_bytes(const onnx::ModelProto& p) {
     return out;
 }
 
+// "" where Debian's libonnx (checker, shape inference) knows the model's IR version and the version of every
+// standard domain it imports; else why not. Its checker refuses newer models outright, and its shape inference
+// would apply older schemas to newer ops (ReduceMean-13 rules to a ReduceMean-18 node).
+std::string libonnx_gap(const onnx::ModelProto& p) {
+    if (p.ir_version() > onnx::Version::IR_VERSION)
+        return "IR version " + std::to_string(p.ir_version()) + " > " + std::to_string(onnx::Version::IR_VERSION);
+    const auto& known = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+    for (const auto& o : p.opset_import()) {
+        std::string d = o.domain() == "ai.onnx" ? "" : o.domain();
+        auto it = known.find(d);
+        if (it == known.end()) continue;  // com.microsoft, function domains: libonnx has no schemas, checks nothing
+        if (o.version() > it->second.second)
+            return "opset " + std::to_string(o.version()) + " of '" + (d.empty() ? "ai.onnx" : d) + "' > " +
+                   std::to_string(it->second.second);
+    }
+    return "";
+}
+
 void run_checker(const onnx::ModelProto& p, const std::string& label, bool full) {
+    if (std::string gap = libonnx_gap(p); !gap.empty()) {
+        spdlog::debug("{}: ONNX checker{} skipped: libonnx {} does not know this model ({}); hyquant's own structural "
+                      "checks apply", label, full ? " and shape inference" : "", ONNX_NAMESPACE::LAST_RELEASE_VERSION,
+                      gap);
+        return;
+    }
     try {
         onnx::checker::check_model(p);
         if (full) {
@@ -100,12 +126,25 @@ graph::Model parse_model(const std::string& bytes, const std::string& dir, const
     graph::Model m = detail::model_from_proto(p, ExternalDataRoot{dir, label});
     m.source_path = label;
     check_domains(m.graph, m, label, function_domains);
+    graph::check_structure(m.graph, label);
+    // Exporters do not always write nodes in order (ONNX Runtime sorts them too); a cycle is an error naming a node.
+    std::vector<std::string> order;
+    for (const auto& n : m.graph.nodes) order.push_back(n.name);
+    try {
+        graph::topo_sort(m.graph);
+    } catch (const Error& e) {
+        HQ_FAIL(label, ": ", e.what());
+    }
+    bool reordered = false;
+    for (size_t i = 0; i < order.size(); ++i) reordered |= m.graph.nodes[i].name != order[i];
+    if (reordered) spdlog::debug("{}: nodes were not in topological order; sorted", label);
     if (opt.check) {
-        // The checker resolves external data paths itself; give it the model with data inline instead.
+        // The checker resolves external data paths itself and wants sorted nodes: give it the model as loaded
+        // (data inline, nodes sorted) where the file differs from that.
         bool has_external = false;
         for (const auto& t : p.graph().initializer())
             has_external |= t.data_location() == onnx::TensorProto::EXTERNAL;
-        if (has_external) {
+        if (has_external || reordered) {
             onnx::ModelProto inl;
             detail::model_to_proto(m, &inl);
             run_checker(inl, label, false);
@@ -113,7 +152,6 @@ graph::Model parse_model(const std::string& bytes, const std::string& dir, const
             run_checker(p, label, false);
         }
     }
-    graph::topo_sort(m.graph);
     if (opt.lift_constants) graph::lift_constants(m);
     return m;
 }
@@ -132,6 +170,7 @@ std::string serialize_model(const graph::Model& m) {
 }
 
 void check_model(const graph::Model& m, const std::string& label) {
+    graph::check_structure(m.graph, label);
     onnx::ModelProto p;
     detail::model_to_proto(m, &p);
     run_checker(p, label, true);
@@ -139,6 +178,7 @@ void check_model(const graph::Model& m, const std::string& label) {
 
 void save_model(const graph::Model& m, const std::string& path) {
     check_writable(path);
+    graph::check_structure(m.graph, path + " (model being written)");
     onnx::ModelProto p;
     detail::model_to_proto(m, &p);
     run_checker(p, path + " (model being written)", true);
@@ -184,6 +224,11 @@ void save_model(const graph::Model& m, const std::string& path) {
 void infer_shapes(graph::Model& m) {
     onnx::ModelProto p;
     detail::model_to_proto(m, &p);
+    if (std::string gap = libonnx_gap(p); !gap.empty()) {
+        spdlog::debug("shape inference skipped: libonnx {} does not know this model ({}); shapes come from the "
+                      "model's own value infos", ONNX_NAMESPACE::LAST_RELEASE_VERSION, gap);
+        return;
+    }
     try {
         onnx::ShapeInferenceOptions opts(false, 0, true);
         onnx::shape_inference::InferShapes(p, onnx::OpSchemaRegistry::Instance(), opts);

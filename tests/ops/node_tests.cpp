@@ -1,7 +1,9 @@
 // Runs ONNX's own backend node tests (model.onnx + test_data_set_0/{input,output}_K.pb) for every
 // model whose operators the CPU executor claims, and compares with the expected outputs.
-// Usage: hq_node_tests [-v] [--dir DIR] [substring ...]   Exit 0 when every failure is an expected one.
+// Usage: hq_node_tests [-v] [--by-op] [--dir DIR] [substring ...]   Exit 0 when every failure is an expected one.
+// --by-op prints passed/failed/skipped per operator (the op types of each test's model).
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -14,6 +16,7 @@
 #include "core/error.h"
 #include "exec/cpu/cpu_backend.h"
 #include "exec/executor.h"
+#include "graph/passes.h"
 #include "onnx_io/onnx_io.h"
 
 namespace fs = std::filesystem;
@@ -40,7 +43,9 @@ static Tensor as_bf16(const Tensor& t) {
 
 struct Result {
     enum Kind { Pass, Fail, Skip } kind;
+    Result(Kind k, std::string w = "", std::string o = "") : kind(k), why(std::move(w)), ops(std::move(o)) {}
     std::string why;
+    std::string ops;  // the model's op types, for --by-op
 };
 
 static std::string compare(const Tensor& got, const Tensor& want, const std::string& name) {
@@ -70,13 +75,8 @@ static std::string compare(const Tensor& got, const Tensor& want, const std::str
     return "";
 }
 
-static Result run_one(const fs::path& dir) {
-    graph::Model m;
-    try {
-        m = onnx_io::load_model((dir / "model.onnx").string());
-    } catch (const std::exception& e) {
-        return {Result::Skip, std::string("model not loadable: ") + e.what()};
-    }
+static Result run_model(graph::Model& m, const fs::path& dir) {
+    graph::lift_constants(m);
     auto backend = exec::cpu::make_backend();
     for (const auto& n : m.graph.nodes) {
         if (!exec::cpu::registry().find(n.domain, n.op_type, m.opset(n.domain)))
@@ -108,14 +108,31 @@ static Result run_one(const fs::path& dir) {
     return {Result::Pass, ""};
 }
 
+static Result run_one(const fs::path& dir) {
+    graph::Model m;
+    try {
+        m = onnx_io::load_model((dir / "model.onnx").string(), onnx_io::LoadOptions{true, false});
+    } catch (const std::exception& e) {
+        return {Result::Skip, std::string("model not loadable: ") + e.what(), "(not loadable)"};
+    }
+    std::set<std::string> ops;
+    for (const auto& n : m.graph.nodes) ops.insert((n.domain.empty() ? "" : n.domain + ".") + n.op_type);
+    std::string names;
+    for (const auto& o : ops) names += (names.empty() ? "" : "+") + o;
+    Result r = run_model(m, dir);
+    r.ops = names;
+    return r;
+}
+
 int main(int argc, char** argv) {
     std::string root = "/usr/share/libonnx-testdata/data/node";
     if (const char* env = std::getenv("HQ_NODE_TEST_DIR")) root = env;
-    bool verbose = false;
+    bool verbose = false, by_op = false;
     std::vector<std::string> filters;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "-v") verbose = true;
+        else if (a == "--by-op") by_op = true;
         else if (a == "--dir" && i + 1 < argc) root = argv[++i];
         else filters.push_back(a);
     }
@@ -128,7 +145,7 @@ int main(int argc, char** argv) {
         if (e.is_directory()) dirs.push_back(e.path());
     std::sort(dirs.begin(), dirs.end());
     int pass = 0, fail = 0, skip = 0, expected = 0;
-    std::set<std::string> claimed_ops_tested;
+    std::map<std::string, std::array<int, 3>> per_op;  // op types -> passed, failed, skipped
     for (const auto& d : dirs) {
         std::string name = d.filename().string();
         if (!filters.empty() && std::none_of(filters.begin(), filters.end(), [&](const std::string& f) {
@@ -136,6 +153,8 @@ int main(int argc, char** argv) {
             }))
             continue;
         Result r = run_one(d);
+        auto& counts = per_op[r.ops];
+        counts[r.kind == Result::Pass ? 0 : r.kind == Result::Fail ? 1 : 2]++;
         auto ex = kExpectedFailures.find(name);
         if (r.kind == Result::Pass) {
             ++pass;
@@ -152,6 +171,9 @@ int main(int argc, char** argv) {
             std::printf("FAIL %s: %s\n", name.c_str(), r.why.c_str());
         }
     }
+    if (by_op)
+        for (const auto& [ops, c] : per_op)
+            std::printf("%-48s %3d passed %3d failed %3d skipped\n", ops.c_str(), c[0], c[1], c[2]);
     std::printf("node tests: %d passed, %d failed, %d skipped (ops not claimed), %d expected failures\n", pass, fail,
                 skip, expected);
     return fail == 0 ? 0 : 1;

@@ -125,3 +125,48 @@ TEST_CASE("BatchNormalization with a shared producer output is not folded", "[gr
     g.nodes.push_back(node("BatchNormalization", {"t", "scale", "beta", "mean", "var"}, {"y"}, "bn"));
     CHECK_FALSE(graph::fold_batchnorm(m));
 }
+
+TEST_CASE("topo_sort names a node on the cycle, not one downstream of it", "[graph]") {
+    graph::Graph g;
+    g.inputs.push_back(test::value("x", {2}));
+    g.nodes.push_back(node("Neg", {"c"}, {"after"}, "downstream"));  // waits on the cycle, is not on it
+    g.nodes.push_back(node("Add", {"c", "x"}, {"d"}, "loop1"));
+    g.nodes.push_back(node("Relu", {"d"}, {"c"}, "loop2"));
+    try {
+        graph::topo_sort(g);
+        FAIL("sorted a cycle");
+    } catch (const Error& e) {
+        std::string w = e.what();
+        CHECK(w.find("cycle") != std::string::npos);
+        CHECK((w.find("'loop1'") != std::string::npos || w.find("'loop2'") != std::string::npos));
+        CHECK(w.find("downstream") == std::string::npos);
+    }
+}
+
+TEST_CASE("check_structure refuses duplicate producers, shadowed inputs and unproduced outputs", "[graph]") {
+    auto base = [] {
+        graph::Graph g;
+        g.inputs.push_back(test::value("x", {2}));
+        g.nodes.push_back(node("Neg", {"x"}, {"a"}, "n1"));
+        g.nodes.push_back(node("Relu", {"a"}, {"y"}, "n2"));
+        g.outputs.push_back(test::value("y", {2}));
+        return g;
+    };
+    graph::Graph g = base();
+    CHECK_NOTHROW(graph::check_structure(g, "m.onnx"));
+    g.nodes.push_back(node("Abs", {"x"}, {"a"}, "n3"));
+    CHECK_THROWS_WITH(graph::check_structure(g, "m.onnx"),
+                      Catch::Contains("m.onnx") && Catch::Contains("'n3'") && Catch::Contains("'n1'"));
+    g = base();
+    g.nodes.push_back(node("Abs", {"a"}, {"x"}, "n3"));
+    CHECK_THROWS_WITH(graph::check_structure(g, "m.onnx"), Catch::Contains("'x'") && Catch::Contains("graph input"));
+    g = base();
+    g.outputs.push_back(test::value("z", {2}));
+    CHECK_THROWS_WITH(graph::check_structure(g, "m.onnx"), Catch::Contains("'z'"));
+    g = base();
+    g.outputs.push_back(g.outputs[0]);
+    CHECK_THROWS_WITH(graph::check_structure(g, "m.onnx"), Catch::Contains("twice"));
+    g = base();
+    g.outputs[0].dtype = DType::Undefined;
+    CHECK_THROWS_WITH(graph::check_structure(g, "m.onnx"), Catch::Contains("element type"));
+}

@@ -190,3 +190,75 @@ TEST_CASE("tensor .pb files round trip", "[onnx_io]") {
     CHECK(name == "x");
     CHECK(r.to_i64() == t.to_i64());
 }
+
+TEST_CASE("IR 10 / opset 21 models load without libonnx's checker; the structural checks still run", "[onnx_io]") {
+    auto d = temp_dir("newir");
+    auto p = relu_model_proto();
+    p.set_ir_version(10);
+    p.mutable_opset_import(0)->set_version(21);
+    write(d / "m.onnx", p.SerializeAsString());
+    graph::Model m = onnx_io::load_model((d / "m.onnx").string());
+    CHECK(m.ir_version == 10);
+    CHECK(m.opset() == 21);
+    onnx_io::save_model(m, (d / "out.onnx").string());  // written as it came: IR 10, opset 21
+    onnx::ModelProto back;
+    std::ifstream in(d / "out.onnx", std::ios::binary);
+    REQUIRE(back.ParseFromIstream(&in));
+    CHECK(back.ir_version() == 10);
+    CHECK(back.opset_import(0).version() == 21);
+    // The structural checks do not depend on the checker: a second producer of 's' is refused at IR 10 too.
+    auto* dup = p.mutable_graph()->add_node();
+    dup->set_op_type("Neg");
+    dup->set_name("dup");
+    dup->add_input("x");
+    dup->add_output("s");
+    write(d / "dup.onnx", p.SerializeAsString());
+    CHECK_THROWS_WITH(onnx_io::load_model((d / "dup.onnx").string()),
+                      Catch::Contains("dup.onnx") && Catch::Contains("'dup'") && Catch::Contains("add0"));
+}
+
+TEST_CASE("nodes out of order are sorted on load, also where the checker runs", "[onnx_io]") {
+    auto d = temp_dir("unsorted");
+    auto p = relu_model_proto();  // IR 8, opset 13: libonnx's checker runs, and it wants sorted nodes
+    p.mutable_graph()->mutable_node()->SwapElements(0, 1);
+    write(d / "m.onnx", p.SerializeAsString());
+    graph::Model m = onnx_io::load_model((d / "m.onnx").string());
+    REQUIRE(m.graph.nodes.size() == 2);
+    CHECK(m.graph.nodes[0].name == "add0");
+    CHECK(m.graph.nodes[1].name == "relu0");
+}
+
+TEST_CASE("element types hyquant does not support are exit 2 naming the tensor", "[onnx_io]") {
+    auto d = temp_dir("f8");
+    auto p = relu_model_proto();
+    p.set_ir_version(10);
+    p.mutable_opset_import(0)->set_version(21);
+    p.mutable_graph()->mutable_initializer(0)->set_data_type(17);  // FLOAT8E4M3FN
+    p.mutable_graph()->mutable_initializer(0)->set_raw_data(std::string(4, '\1'));
+    write(d / "w.onnx", p.SerializeAsString());
+    try {
+        onnx_io::load_model((d / "w.onnx").string());
+        FAIL("loaded a float8 initializer");
+    } catch (const Error& e) {
+        CHECK(e.exit_code() == 2);
+        CHECK_THAT(e.what(), Catch::Contains("'W'") && Catch::Contains("FLOAT8E4M3FN"));
+    }
+    p = relu_model_proto();
+    p.set_ir_version(10);
+    p.mutable_opset_import(0)->set_version(21);
+    p.mutable_graph()->mutable_output(0)->mutable_type()->mutable_tensor_type()->set_elem_type(22);  // INT4
+    write(d / "o.onnx", p.SerializeAsString());
+    CHECK_THROWS_WITH(onnx_io::load_model((d / "o.onnx").string()),
+                      Catch::Contains("output 'y'") && Catch::Contains("INT4"));
+}
+
+TEST_CASE("duplicate node names are made unique on load", "[onnx_io]") {
+    auto d = temp_dir("dupname");
+    auto p = relu_model_proto();
+    p.mutable_graph()->mutable_node(1)->set_name("add0");
+    write(d / "m.onnx", p.SerializeAsString());
+    graph::Model m = onnx_io::load_model((d / "m.onnx").string());
+    REQUIRE(m.graph.nodes.size() == 2);
+    CHECK(m.graph.nodes[0].name == "add0");
+    CHECK(m.graph.nodes[1].name != "add0");
+}

@@ -255,6 +255,16 @@ void k_mean(KernelContext& c) {
 }
 
 void k_equal(KernelContext& c) {
+    const Tensor &a = c.in(0), &b = c.in(1);
+    if (a.dtype() == DType::String || b.dtype() == DType::String) {  // opset 19
+        HQ_CHECK(a.dtype() == b.dtype(), c.node.label(), ": compares a string tensor with ", dtype_name(a.dtype()),
+                 " and ", dtype_name(b.dtype()));
+        const Shape os = broadcast_shapes(a.shape(), b.shape());
+        Tensor& y = c.alloc(0, DType::Bool, os);
+        BroadcastIndex ia(a.shape(), os), ib(b.shape(), os);
+        for (int64_t i = 0; i < y.numel(); ++i) y.data<bool>()[i] = a.strings()[ia(i)] == b.strings()[ib(i)];
+        return;
+    }
     binary_kernel<true>(c, [](auto a, auto b) { return a == b; });
 }
 void k_less(KernelContext& c) {

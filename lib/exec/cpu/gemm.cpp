@@ -223,10 +223,7 @@ void matmul_typed(const Tensor& a, const Tensor& b, Tensor& y, const Shape& batc
     }
 }
 
-void matmul_kernel(KernelContext& ctx) {
-    const auto& nd = ctx.node;
-    const Tensor& a0 = ctx.in(0);
-    const Tensor& b0 = ctx.in(1);
+Tensor matmul_tensors(const graph::Node& nd, const Tensor& a0, const Tensor& b0) {
     const DType dt = a0.dtype();
     HQ_CHECK(b0.dtype() == dt, nd.label(), ": A is ", dtype_name(dt), " but B is ", dtype_name(b0.dtype()));
     HQ_CHECK(a0.rank() >= 1 && b0.rank() >= 1, nd.label(), ": MatMul operands must have rank >= 1, got ",
@@ -247,7 +244,56 @@ void matmul_kernel(KernelContext& ctx) {
     Tensor y(a.dtype(), ys);
     dispatch_gemm_type(a.dtype(), nd.label(),
                        [&](auto tag) { matmul_typed<decltype(tag)>(a, b, y, batch_a, batch_b, batch_y, m, k, n); });
-    ctx.set(0, staged ? from_f32(y, dt) : y);
+    return staged ? from_f32(y, dt) : y;
+}
+
+void matmul_kernel(KernelContext& ctx) {
+    ctx.set(0, matmul_tensors(ctx.node, ctx.in(0), ctx.in(1)));
+}
+
+// com.microsoft FusedMatMul (ONNX Runtime contrib): Y = alpha * op(A) @ op(B), op transposing the last two dims
+// when transA/transB is set; MatMul broadcasting otherwise. transBatchA/B are refused by check_fused_matmul.
+Tensor swap_last2(const Tensor& t) {
+    if (t.rank() < 2) return t;
+    Shape s = t.shape();
+    const int64_t r = s[s.size() - 2], c = s.back(), mats = (r * c != 0) ? t.numel() / (r * c) : 0;
+    std::swap(s[s.size() - 2], s.back());
+    Tensor y(t.dtype(), s);
+    const size_t es = dtype_size(t.dtype());
+    const auto* src = static_cast<const uint8_t*>(t.raw());
+    auto* dst = static_cast<uint8_t*>(y.raw());
+    for (int64_t b = 0; b < mats; ++b)
+        for (int64_t i = 0; i < r; ++i)
+            for (int64_t j = 0; j < c; ++j)
+                std::memcpy(dst + ((b * c + j) * r + i) * es, src + ((b * r + i) * c + j) * es, es);
+    return y;
+}
+
+void fused_matmul_kernel(KernelContext& ctx) {
+    const auto& nd = ctx.node;
+    const Tensor& a = ctx.in(0);
+    const Tensor& b = ctx.in(1);
+    Tensor y = matmul_tensors(nd, nd.attr_int("transA", 0) ? swap_last2(a) : a,
+                              nd.attr_int("transB", 0) ? swap_last2(b) : b);
+    const double alpha = nd.attr_float("alpha", 1.0f);
+    if (alpha != 1.0) {
+        const DType dt = y.dtype();
+        Tensor f = is_staged_float(dt) ? to_f32(y) : y;
+        HQ_CHECK(f.dtype() == DType::F32 || f.dtype() == DType::F64, nd.label(), ": alpha needs a float type, got ",
+                 dtype_name(dt));
+        if (f.dtype() == DType::F32)
+            for (int64_t i = 0; i < f.numel(); ++i) f.data<float>()[i] = (float)(f.data<float>()[i] * alpha);
+        else
+            for (int64_t i = 0; i < f.numel(); ++i) f.data<double>()[i] *= alpha;
+        y = is_staged_float(dt) ? from_f32(f, dt) : f;
+    }
+    ctx.set(0, y);
+}
+
+std::string check_fused_matmul(const graph::Node& n, int64_t) {
+    if (n.attr_int("transBatchA", 0) || n.attr_int("transBatchB", 0))
+        return "FusedMatMul with transBatchA/transBatchB is not supported";
+    return "";
 }
 
 // -------------------------------------------------------------------------------------------- Einsum
@@ -549,6 +595,7 @@ std::string check_einsum(const graph::Node& n, int64_t) {
 void register_gemm(KernelRegistry& r) {
     r.add("Gemm", gemm_kernel);
     r.add("MatMul", matmul_kernel);
+    r.add(KernelDef{"FusedMatMul", "com.microsoft", 1, INT_MAX, fused_matmul_kernel, check_fused_matmul});
     r.add(KernelDef{"Einsum", "", 12, INT_MAX, einsum_kernel, check_einsum});
 }
 

@@ -7,13 +7,15 @@ namespace hq::exec::cpu {
 void register_elementwise(KernelRegistry& r);  // elementwise.cpp: binary (broadcast), Cast, Where, Clip...
 void register_unary(KernelRegistry& r);        // unary.cpp: activations and unary math
 void register_reduce(KernelRegistry& r);       // reduce.cpp: Reduce*, ArgMax, Softmax, LogSoftmax, TopK, CumSum
-void register_norm(KernelRegistry& r);         // norm.cpp: BatchNormalization, LayerNormalization, InstanceNormalization
+void register_norm(KernelRegistry& r);         // norm.cpp: BatchNormalization, Layer-, Instance-, GroupNormalization
 void register_quant(KernelRegistry& r);        // quant.cpp: QuantizeLinear, DequantizeLinear
 void register_conv(KernelRegistry& r);         // conv.cpp: Conv, ConvTranspose
 void register_gemm(KernelRegistry& r);         // gemm.cpp: Gemm, MatMul, Einsum
 void register_pool(KernelRegistry& r);         // pool.cpp: MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool
 void register_resize(KernelRegistry& r);       // resize.cpp: Resize, Upsample
-void register_shape_ops(KernelRegistry& r);    // shape_ops.cpp: Reshape, Transpose, Concat, Slice, Pad...
+void register_shape_ops(KernelRegistry& r);    // shape_ops.cpp: Reshape, Transpose, Concat, Slice, Pad, Trilu...
 void register_gather_scatter(KernelRegistry& r);  // gather_scatter.cpp: Gather*, Scatter*, NonZero, OneHot
+void register_contrib(KernelRegistry& r);      // contrib.cpp: com.microsoft Gelu, FastGelu, BiasGelu, QuickGelu,
+                                               // SkipLayerNormalization (FusedMatMul: gemm.cpp)
 
 }  // namespace hq::exec::cpu

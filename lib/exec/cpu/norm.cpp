@@ -256,9 +256,54 @@ std::string check_layernorm(const graph::Node& n, int64_t) {
     return st == 1 ? "" : "LayerNormalization stash_type=" + std::to_string(st) + " is not supported (only 1)";
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// GroupNormalization: statistics per (n, group) over the group's C/G channels and the spatial dims. Scale and bias
+// are per group at opset 18 and per channel from opset 21. stash_type 1 (float32 statistics) is the default; these
+// are computed in double, which is at least as accurate.
+
+void k_groupnorm(KernelContext& c) {
+    const std::string who = c.node.label();
+    const Tensor& x0 = c.in(0);
+    HQ_CHECK(x0.rank() >= 2, who, ": X must have rank >= 2, got ", shape_str(x0.shape()));
+    const int64_t G = c.node.attr_int("num_groups", 0);
+    const double eps = c.node.attr_float("epsilon", 1e-5f);
+    Tensor x = float_input(x0, who);
+    const int64_t N = x.dim(0), C = x.dim(1), inner = prod(x.shape(), 2, x.rank());
+    HQ_CHECK(G > 0 && C % G == 0, who, ": num_groups ", G, " must divide the ", C, " channels");
+    const int64_t per_group = C / G, nparam = c.opset >= 21 ? C : G;
+    auto scale = as_f64(c.in(1)), bias = as_f64(c.in(2));
+    HQ_CHECK((int64_t)scale.size() == nparam && (int64_t)bias.size() == nparam, who, ": scale and bias must have ",
+             nparam, " elements at opset ", c.opset, ", got ", scale.size(), " and ", bias.size());
+    std::vector<double> m, v;
+    Tensor y(x.dtype(), x.shape());
+    auto run = [&](auto tag) {
+        using T = decltype(tag);
+        group_stats(x.data<T>(), N * G, per_group * inner, m, v);
+        std::vector<double> a(N * C), b(N * C);
+        for (int64_t nc = 0; nc < N * C; ++nc) {
+            const int64_t ch = nc % C, g = (nc / C) * G + ch / per_group;
+            const int64_t pi = c.opset >= 21 ? ch : ch / per_group;
+            a[nc] = scale[pi] / std::sqrt(v[g] + eps);
+            b[nc] = bias[pi] - m[g] * a[nc];
+        }
+        affine_groups(x.data<T>(), y.data<T>(), N * C, inner, N * C, a, b);
+    };
+    if (x.dtype() == DType::F32)
+        run(float{});
+    else
+        run(double{});
+    c.set(0, float_output(y, x0.dtype()));
+}
+
+std::string check_groupnorm(const graph::Node& n, int64_t) {
+    const int64_t st = n.attr_int("stash_type", 1);
+    return st == 1 ? "" : "GroupNormalization stash_type=" + std::to_string(st) + " is not supported (only 1)";
+}
+
 }  // namespace
 
 void register_norm(KernelRegistry& r) {
+    r.add(KernelDef{"GroupNormalization", "", 18, INT_MAX, k_groupnorm, check_groupnorm});
     r.add("BatchNormalization", k_batchnorm, check_batchnorm);
     r.add("InstanceNormalization", k_instancenorm);
     r.add(KernelDef{"LayerNormalization", "", 17, INT_MAX, k_layernorm, check_layernorm});

@@ -3,6 +3,7 @@
 // float sums accumulate in double in a fixed order, so results are deterministic.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <numeric>
 #include <type_traits>
@@ -218,8 +219,17 @@ void k_reduce(KernelContext& c) {
         HQ_CHECK(a >= -r && a < std::max<int64_t>(r, 1), c.node.label(), ": axis ", a, " out of range for rank ", r);
         if (r > 0) red[normalize_axis(a, r)] = true;
     }
-    Staged s(x);
     ReducePlan p(x.shape(), red, keepdims);
+    if (x.dtype() == DType::Bool && (OP == ROp::Max || OP == ROp::Min)) {  // bool (opset 20): as uint8, 0/1
+        Tensor u(DType::U8, x.shape());
+        if (x.nbytes()) std::memcpy(u.raw(), x.raw(), x.nbytes());
+        Tensor yu(DType::U8, p.out_shape);
+        run_reduce<OP>(u, p, yu, c.node.label());
+        Tensor& y = c.alloc(0, DType::Bool, p.out_shape);
+        for (int64_t i = 0; i < y.numel(); ++i) y.data<bool>()[i] = yu.data<uint8_t>()[i] != 0;
+        return;
+    }
+    Staged s(x);
     Tensor y(s.t.dtype(), p.out_shape);
     run_reduce<OP>(s.t, p, y, c.node.label());
     c.set(0, s.back(y));

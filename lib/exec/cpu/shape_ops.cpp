@@ -512,6 +512,34 @@ void k_range(KernelContext& ctx) {
 }
 
 // True where element i of x is not zero.
+// Trilu (opset 14): keeps the upper (j - i >= k) or lower (j - i <= k) triangle of the last two dims, zeroes the
+// rest; k from the optional second input. Any element type (copied bytewise).
+void k_trilu(KernelContext& c) {
+    const Tensor& x = c.in(0);
+    HQ_CHECK(x.rank() >= 2, c.node.label(), ": input must have rank >= 2, got ", shape_str(x.shape()));
+    int64_t k = 0;
+    if (c.has_input(1)) {
+        const auto kv = c.in(1).to_i64();
+        HQ_CHECK(kv.size() == 1, c.node.label(), ": k must be a scalar");
+        k = kv[0];
+    }
+    const bool upper = c.node.attr_int("upper", 1) != 0;
+    const int64_t rows = x.dim(x.rank() - 2), cols = x.dim(x.rank() - 1);
+    const int64_t mats = (rows * cols != 0) ? x.numel() / (rows * cols) : 0;
+    Tensor& y = c.alloc(0, x.dtype(), x.shape());  // zeroed
+    const size_t es = dtype_size(x.dtype());
+    HQ_CHECK(es > 0, c.node.label(), ": unsupported element type ", dtype_name(x.dtype()));
+    const auto* src = static_cast<const uint8_t*>(x.raw());
+    auto* dst = static_cast<uint8_t*>(y.raw());
+    for (int64_t b = 0; b < mats; ++b)
+        for (int64_t i = 0; i < rows; ++i)
+            for (int64_t j = 0; j < cols; ++j) {
+                const bool keep = upper ? j - i >= k : j - i <= k;
+                const int64_t off = (b * rows + i) * cols + j;
+                if (keep) std::memcpy(dst + off * es, src + off * es, es);
+            }
+}
+
 }  // namespace
 
 void register_shape_ops(KernelRegistry& r) {
@@ -533,6 +561,7 @@ void register_shape_ops(KernelRegistry& r) {
     r.add("Constant", k_constant, check_constant);
     r.add("ConstantOfShape", k_constant_of_shape);
     r.add("Range", k_range);
+    r.add(KernelDef{"Trilu", "", 14, INT_MAX, k_trilu});
 }
 
 }  // namespace hq::exec::cpu
