@@ -18,6 +18,7 @@ const KernelRegistry& registry() {
         register_resize(r);
         register_shape_ops(r);
         register_gather_scatter(r);
+        register_recurrent(r);
         register_contrib(r);
         return r;
     }();

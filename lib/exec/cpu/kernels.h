@@ -15,6 +15,7 @@ void register_pool(KernelRegistry& r);         // pool.cpp: MaxPool, AveragePool
 void register_resize(KernelRegistry& r);       // resize.cpp: Resize, Upsample
 void register_shape_ops(KernelRegistry& r);    // shape_ops.cpp: Reshape, Transpose, Concat, Slice, Pad, Trilu...
 void register_gather_scatter(KernelRegistry& r);  // gather_scatter.cpp: Gather*, Scatter*, NonZero, OneHot
+void register_recurrent(KernelRegistry& r);    // recurrent.cpp: RNN, GRU, LSTM
 void register_contrib(KernelRegistry& r);      // contrib.cpp: com.microsoft Gelu, FastGelu, BiasGelu, QuickGelu,
                                                // SkipLayerNormalization (FusedMatMul: gemm.cpp)
 
