@@ -77,6 +77,12 @@ struct Params {
     std::vector<Act> acts;  // acts_per_direction * num_dir
 };
 
+std::vector<std::string> twice(const std::vector<std::string>& v) {
+    std::vector<std::string> r = v;
+    r.insert(r.end(), v.begin(), v.end());
+    return r;
+}
+
 // Reads and validates the attributes; returns the reason when a value is not supported.
 std::string parse(const graph::Node& n, Params& p) {
     p.cell = cell_of(n.op_type);
@@ -113,9 +119,9 @@ std::string parse(const graph::Node& n, Params& p) {
         names = p.cell == Cell::Rnn   ? std::vector<std::string>{"Tanh"}
                 : p.cell == Cell::Gru ? std::vector<std::string>{"Sigmoid", "Tanh"}
                                       : std::vector<std::string>{"Sigmoid", "Tanh", "Tanh"};
-        if (p.num_dir == 2) names.insert(names.end(), names.begin(), names.end());
+        if (p.num_dir == 2) names = twice(names);
     } else if (names.size() == per && p.num_dir == 2) {
-        names.insert(names.end(), names.begin(), names.end());  // one list for both directions (as ORT accepts)
+        names = twice(names);  // one list for both directions (as ORT accepts)
     }
     if (names.size() != per * (size_t)p.num_dir)
         return std::to_string(names.size()) + " activations given, expected " + std::to_string(per * p.num_dir);
