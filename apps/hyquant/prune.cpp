@@ -400,7 +400,7 @@ int run_prune(const Opts& o) {
     // Default ranking: the filters' L1 norm; with --data the channels' measured effect (activation), which kept the
     // bundled model's accuracy far better (README).
     std::string criterion = o.criterion;
-    if (criterion.empty()) criterion = o.data.empty() ? "l1" : "activation";
+    if (criterion.empty()) criterion = o.data.empty() || (po.pattern != prune::Pattern::Channel && o.plan_in.empty()) ? "l1" : "activation";
     po.criterion = prune::parse_criterion(criterion, "--criterion");
     const prune::PruneTarget* target = o.target.empty() ? nullptr : &prune::find_prune_target(o.target);
     HQ_CHECK(o.channel_multiple >= 0, "--channel-multiple ", o.channel_multiple, ": expected an integer >= 1");
