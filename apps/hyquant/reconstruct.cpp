@@ -156,14 +156,15 @@ ReconstructSummary reconstruct_layers(const graph::Model& dense, graph::Model& p
             }
             const graph::Node& dn = dense.graph.nodes[*di];
             prune::LayerMatrix dm = prune::layer_matrix(dense, dn), now = prune::layer_matrix(pruned, pn);
-            std::vector<int64_t> kept;
+            std::vector<int64_t> kept;  // dense row of every row of the layer now (rows: channel · row_block)
             if (now.outputs == dm.outputs) {
                 kept.resize((size_t)now.outputs);
                 for (int64_t o = 0; o < now.outputs; ++o) kept[(size_t)o] = o;
             } else {
                 std::set<int64_t> removed(l.removed_channels.begin(), l.removed_channels.end());
-                for (int64_t o = 0; o < dm.outputs; ++o)
-                    if (!removed.count(o)) kept.push_back(o);
+                for (int64_t o = 0; o < dm.outputs / dm.row_block; ++o)
+                    if (!removed.count(o))
+                        for (int64_t k = 0; k < dm.row_block; ++k) kept.push_back(o * dm.row_block + k);
             }
             if ((int64_t)kept.size() != now.outputs || now.kernel != dm.kernel || now.groups < 1 ||
                 now.outputs % now.groups != 0) {
@@ -223,12 +224,12 @@ ReconstructSummary reconstruct_layers(const graph::Model& dense, graph::Model& p
                 const size_t pi = *node_index(pruned, lv.name);
                 const prune::LayerMatrix now = prune::layer_matrix(pruned, pruned.graph.nodes[pi]);
                 prune::write_weight(pruned, pruned.graph.nodes[pi], fr.fitted);
-                std::vector<double> delta(fr.fitted.b.size());
+                // One bias per output channel: a ConvTranspose's rows (kernel phases) share theirs (their mean).
+                const int64_t rb = now.row_block;
+                std::vector<double> delta(fr.fitted.b.size() / (size_t)rb, 0.0);
                 bool any = false;
-                for (size_t o = 0; o < delta.size(); ++o) {
-                    delta[o] = fr.fitted.b[o] - now.b[o];
-                    any |= delta[o] != 0.0;
-                }
+                for (size_t r = 0; r < fr.fitted.b.size(); ++r) delta[r / (size_t)rb] += (fr.fitted.b[r] - now.b[r]) / (double)rb;
+                for (double v : delta) any |= v != 0.0;
                 ReconstructLayer& rl = out[lv.name];
                 rl.bias_note = any ? prune::add_to_bias(pruned, pi, delta) : "bias unchanged";
                 rl.rel_error_before = fr.rel_error_before;

@@ -61,10 +61,25 @@ bool cholesky_solve(std::vector<double> hd, int64_t k, std::vector<double>& rhs,
 }
 
 std::string reconstruct_blocker(const graph::Model& m, const graph::Node& n) {
-    if (!n.domain.empty() || (n.op_type != "Conv" && n.op_type != "Gemm" && n.op_type != "MatMul"))
-        return n.op_type + ": not reconstructed (Conv, Gemm and MatMul are)";
+    if (!n.domain.empty() ||
+        (n.op_type != "Conv" && n.op_type != "ConvTranspose" && n.op_type != "Gemm" && n.op_type != "MatMul"))
+        return n.op_type + ": not reconstructed (Conv, ConvTranspose, Gemm and MatMul are)";
     const Tensor* w = const_f32(m, n.input(1));
     if (!w) return "weight is not a constant float32 tensor";
+    if (n.op_type == "ConvTranspose") {
+        const std::string why = "ConvTranspose: reconstructed only as 2-D, group 1, kernel == strides, no padding, "
+                                "dilations or output_padding/output_shape";
+        if (w->rank() != 4 || n.attr_int("group", 1) != 1 || n.has_attr("output_shape")) return why;
+        auto st = n.attr_ints("strides", {1, 1}), pa = n.attr_ints("pads", {0, 0, 0, 0});
+        auto di = n.attr_ints("dilations", {1, 1}), op = n.attr_ints("output_padding", {0, 0});
+        const std::string ap = n.attr_string("auto_pad", "NOTSET");
+        if (st.size() != 2 || st[0] != w->dim(2) || st[1] != w->dim(3) || (ap != "NOTSET" && ap != "VALID")) return why;
+        for (auto v : pa) if (v != 0) return why;
+        for (auto v : di) if (v != 1) return why;
+        for (auto v : op) if (v != 0) return why;
+        if (!n.input(2).empty() && !const_f32(m, n.input(2))) return "bias is not a constant float32 tensor";
+        return "";
+    }
     if (n.op_type == "Conv") {
         if (w->rank() != 4) return "Conv weight of rank " + std::to_string(w->rank()) + " (2-D convolutions only)";
         const int64_t g = n.attr_int("group", 1);
@@ -111,6 +126,20 @@ LayerMatrix layer_matrix(const graph::Model& m, const graph::Node& n) {
             for (int64_t o = 0; o < lm.outputs; ++o) lm.b[(size_t)o] = b->data<float>()[o];
         return lm;
     }
+    if (n.op_type == "ConvTranspose") {  // W [C, O, kh, kw] -> rows (o, k), columns c
+        const int64_t C = w.dim(0), O = w.dim(1), kk = w.dim(2) * w.dim(3);
+        lm.row_block = kk;
+        lm.outputs = O * kk;
+        lm.cin_g = C;
+        lm.w.assign((size_t)(lm.outputs * C), 0.0);
+        for (int64_t c = 0; c < C; ++c)
+            for (int64_t o = 0; o < O; ++o)
+                for (int64_t k = 0; k < kk; ++k) lm.w[(size_t)((o * kk + k) * C + c)] = d[(c * O + o) * kk + k];
+        lm.b.assign((size_t)lm.outputs, 0.0);
+        if (const Tensor* b = const_f32(m, n.input(2)))
+            for (int64_t r = 0; r < lm.outputs; ++r) lm.b[(size_t)r] = b->data<float>()[r / kk];
+        return lm;
+    }
     const bool gemm = n.op_type == "Gemm", tb = gemm && n.attr_int("transB", 0) != 0;
     const double alpha = gemm ? n.attr_float("alpha", 1.0f) : 1.0;
     lm.outputs = tb ? w.dim(0) : w.dim(1);
@@ -142,6 +171,11 @@ void write_weight(graph::Model& m, const graph::Node& n, const LayerMatrix& lm) 
             for (int64_t c = 0; c < lm.cin_g; ++c)
                 for (int64_t k = 0; k < lm.kernel; ++k)
                     d[(o * lm.cin_g + c) * lm.kernel + k] = (float)lm.w[(size_t)(o * cols + k * lm.cin_g + c)];
+    } else if (n.op_type == "ConvTranspose") {
+        const int64_t kk = lm.row_block, O = lm.outputs / kk, C = lm.cin_g;
+        for (int64_t c = 0; c < C; ++c)
+            for (int64_t o = 0; o < O; ++o)
+                for (int64_t k = 0; k < kk; ++k) d[(c * O + o) * kk + k] = (float)lm.w[(size_t)((o * kk + k) * C + c)];
     } else {
         const bool gemm = n.op_type == "Gemm", tb = gemm && n.attr_int("transB", 0) != 0;
         const double alpha = gemm ? n.attr_float("alpha", 1.0f) : 1.0;
@@ -279,6 +313,30 @@ void LayerFit::add(const Tensor& xd, const Tensor& xp) {
                 }
             }
         count_ += (double)(xp.dim(0) * npos);
+        return;
+    }
+    if (op_ == "ConvTranspose") {  // one row per input pixel: its channels
+        HQ_CHECK(xd.rank() == 4 && xp.rank() == 4 && xd.dim(0) == xp.dim(0) && xd.dim(2) == xp.dim(2) &&
+                     xd.dim(3) == xp.dim(3) && xp.dim(1) == now_.cin_g && xd.dim(1) == dense_.cin_g,
+                 label_, ": inputs do not fit the weights");
+        const int64_t N = xp.dim(0), HW = xp.dim(2) * xp.dim(3), K = now_.cin_g, Kd = dense_.cin_g;
+        const int64_t chunk = std::min(chunk_cap, HW);
+        pp.resize((size_t)(chunk * kp_));
+        pd.resize((size_t)(chunk * kd_));
+        for (int64_t b = 0; b < N; ++b)
+            for (int64_t p0 = 0; p0 < HW; p0 += chunk) {
+                const int64_t rows = std::min(chunk, HW - p0);
+                for (int64_t r = 0; r < rows; ++r) {
+                    for (int64_t c = 0; c < K; ++c)
+                        pp[(size_t)(r * kp_ + c)] = xp.data<float>()[(b * K + c) * HW + p0 + r];
+                    pp[(size_t)(r * kp_ + K)] = 1.0f;
+                    for (int64_t c = 0; c < Kd; ++c)
+                        pd[(size_t)(r * kd_ + c)] = xd.data<float>()[(b * Kd + c) * HW + p0 + r];
+                    pd[(size_t)(r * kd_ + Kd)] = 1.0f;
+                }
+                add_rows(0, rows);
+            }
+        count_ += (double)(N * HW);
         return;
     }
     const int64_t K = now_.cin_g, Kd = dense_.cin_g;

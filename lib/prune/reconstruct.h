@@ -1,5 +1,6 @@
 // Layer-wise reconstruction of pruned layers from calibration activations (pure math; nothing here runs a model).
-// For one Conv (2-D, any group), Gemm (transA 0) or MatMul (2-D constant weight) it streams the Gram statistics of
+// For one Conv (2-D, any group), ConvTranspose (2-D, group 1, kernel == strides, no padding), Gemm (transA 0) or
+// MatMul (2-D constant weight) it streams the Gram statistics of
 // the layer's input in the dense model (x) and in the pruned model (x~), per sample (memory independent of the
 // sample count): H = Σ x~x~ᵀ, C = Σ x x~ᵀ, G = Σ x xᵀ over im2col patches (per group), with a constant-1 column
 // for the bias. It then solves min ||W'x~ - (W x + b)||² + λ||W' - W_prior||² (λ = damp · mean diag H, as in
@@ -33,6 +34,9 @@ struct LayerMatrix {
     int64_t cin_g = 0;   // input channels per group (Gemm/MatMul: input features)
     int64_t kernel = 1;  // kernel positions (kh·kw; 1 for Gemm/MatMul)
     int64_t kh = 1, kw = 1;
+    // ConvTranspose (kernel == strides, no padding: every output pixel reads one input pixel): one row per output
+    // channel and kernel phase, row o·row_block + k; its bias is per channel (the rows' mean is written).
+    int64_t row_block = 1;
     // Row o, column k·cin_g + c (kernel-position major: N:M groups along c are contiguous).
     std::vector<double> w;  // outputs × cin_g·kernel
     std::vector<double> b;  // outputs (zeros when the layer has none)

@@ -291,6 +291,8 @@ TEST_CASE("reconstruction: layers it cannot fit say why; bad input shapes name t
     auto m = test::model(13);
     m.graph.initializers["w"] = test::random_tensor({4, 2, 3, 3}, 71);
     m.graph.nodes.push_back(node("ConvTranspose", {"x", "w"}, {"y"}, "up"));
+    CHECK_THAT(prune::reconstruct_blocker(m, m.graph.nodes[0]), Catch::Contains("kernel == strides"));
+    m.graph.nodes[0].op_type = "Relu";
     CHECK_THAT(prune::reconstruct_blocker(m, m.graph.nodes[0]), Catch::Contains("not reconstructed"));
     m.graph.nodes[0].op_type = "Gemm";
     m.graph.initializers["w"] = test::random_tensor({4, 3}, 72);
@@ -303,4 +305,48 @@ TEST_CASE("reconstruction: layers it cannot fit say why; bad input shapes name t
     CHECK_THROWS_WITH(fit.add(test::random_tensor({2, 5}, 1), test::random_tensor({2, 5}, 2)),
                       Catch::Contains("'up'"));
     CHECK_THROWS_WITH(fit.solve({}), Catch::Contains("no calibration rows"));
+}
+
+TEST_CASE("reconstruction: ConvTranspose with kernel == strides recovers the dense layer", "[prune][reconstruct]") {
+    // The layer now has perturbed weights and bias; fitted on the same inputs it must come back to the dense layer's
+    // outputs (checks the row/phase layout both ways and the per-channel bias).
+    auto m = test::model(13);
+    m.graph.initializers["w"] = test::random_tensor({6, 4, 2, 2}, 81);  // [C_in, C_out, kh, kw]
+    m.graph.initializers["b"] = test::random_tensor({4}, 82);
+    m.graph.nodes.push_back(node("ConvTranspose", {"x", "w", "b"}, {"y"}, "up",
+                                 {{"strides", test::attr_ints({2, 2})}}));
+    const auto& n = m.graph.nodes[0];
+    REQUIRE(prune::reconstruct_blocker(m, n).empty());
+    graph::Model noisy = m;
+    noisy.graph.initializers["w"] = perturbed(m.graph.initializers.at("w"), 83, 0.3f);
+    noisy.graph.initializers["b"] = perturbed(m.graph.initializers.at("b"), 84, 0.3f);
+    prune::LayerMatrix dm = prune::layer_matrix(m, n), now = prune::layer_matrix(noisy, noisy.graph.nodes[0]);
+    REQUIRE(dm.outputs == 16);
+    REQUIRE(dm.row_block == 4);
+    std::vector<Tensor> xd;
+    for (uint32_t s = 0; s < 10; ++s) xd.push_back(perturbed(correlated_input({1, 6, 5, 5}, 1300 + s, 6), 1400 + s, 0.3f));
+    prune::LayerFit fit(n, dm, now, now, identity(16), {0});
+    for (const auto& x : xd) fit.add(x, x);
+    prune::FitResult r = fit.solve({});
+    graph::Model out = noisy;
+    prune::write_weight(out, out.graph.nodes[0], r.fitted);
+    Tensor b = out.graph.initializers.at("b").clone();
+    for (int64_t o = 0; o < 4; ++o) {
+        double s = 0;
+        for (int64_t k = 0; k < 4; ++k) s += r.fitted.b[(size_t)(o * 4 + k)];
+        b.data<float>()[o] = (float)(s / 4);
+    }
+    out.graph.initializers["b"] = b;
+    auto run = [&](const graph::Model& mm, const Tensor& x) {
+        return test::eval(mm.graph.nodes[0], {x, mm.graph.initializers.at("w"), mm.graph.initializers.at("b")}, 13)[0];
+    };
+    double e0 = 0, e1 = 0;
+    for (uint32_t s = 0; s < 5; ++s) {
+        Tensor x = perturbed(correlated_input({1, 6, 5, 5}, 1500 + s, 6), 1600 + s, 0.3f);
+        Tensor y = run(m, x);
+        e0 += sq_err(run(noisy, x), y);
+        e1 += sq_err(run(out, x), y);
+    }
+    INFO("as is " << e0 << ", reconstructed " << e1 << "; fit " << r.rel_error_before << " -> " << r.rel_error_after);
+    CHECK(e1 < 0.05 * e0);
 }
