@@ -37,6 +37,8 @@ cls_configs=("dense||"
              "channel 0.25 (L1)|--pattern channel --sparsity 0.25|"
              "channel 0.4 ort-cpu, --data --no-reconstruct|--pattern channel --sparsity 0.4 --target ort-cpu --data @DATA@ --no-reconstruct|"
              "channel 0.4 ort-cpu, --data|--pattern channel --sparsity 0.4 --target ort-cpu --data @DATA@|"
+             "channel 0.4 global ort-cpu, --data --no-reconstruct|--pattern channel --sparsity 0.4 --scope global --target ort-cpu --data @DATA@ --no-reconstruct|"
+             "channel 0.4 global ort-cpu, --data|--pattern channel --sparsity 0.4 --scope global --target ort-cpu --data @DATA@|"
              "channel 0.25 global, --data --no-reconstruct|--pattern channel --sparsity 0.25 --scope global --data @DATA@ --no-reconstruct|"
              "channel 0.25 global, --data|--pattern channel --sparsity 0.25 --scope global --data @DATA@|")
 det_configs=("dense||" "dense + INT8||int8"
