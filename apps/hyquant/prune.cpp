@@ -576,7 +576,7 @@ int run_prune(const Opts& o) {
         Json sj{{"command", "prune"}, {"output", o.out}, {"model", o.model}, {"pattern", j["pattern"]}};
         for (const char* k : {"layers_pruned", "layers_skipped", "layer_sparsity", "channels_before", "channels_after",
                               "channel_sparsity", "parameters_total", "parameters_total_after", "parameters_before",
-                              "parameters_after", "macs_before", "macs_after", "size_bytes"})
+                              "parameters_after", "macs_before", "macs_after", "size_bytes", "reconstruction", "target"})
             if (j.contains(k)) sj[k] = j[k];
         sj["plan_out"] = o.plan_out.empty() ? Json(nullptr) : Json(o.plan_out);
         sj["reports"] = o.reports;
