@@ -39,7 +39,8 @@ struct Opts {
     std::string data;  // --data: calibration samples (reconstruction; channel: activation statistics)
     std::string target;  // --target: engine the model is for (channel multiple, N:M warning, report)
     double sparsity = 0.5, min_keep = 0.1, damp = 0.01;
-    int64_t channel_multiple = 0;  // 0: the target's (1 without --target)
+    int64_t channel_multiple = 1;
+    bool channel_multiple_given = false;  // else the target's (1 without --target)
     bool include_ends = false, no_compensation = false, no_reconstruct = false, print_json = false;
     int64_t samples = 0;
     std::vector<std::string> exclude, reports;
@@ -403,9 +404,9 @@ int run_prune(const Opts& o) {
     if (criterion.empty()) criterion = o.data.empty() || (po.pattern != prune::Pattern::Channel && o.plan_in.empty()) ? "l1" : "activation";
     po.criterion = prune::parse_criterion(criterion, "--criterion");
     const prune::PruneTarget* target = o.target.empty() ? nullptr : &prune::find_prune_target(o.target);
-    HQ_CHECK(o.channel_multiple >= 0, "--channel-multiple ", o.channel_multiple, ": expected an integer >= 1");
-    po.channel_multiple = o.channel_multiple > 0 ? o.channel_multiple : target ? target->channel_multiple : 1;
-    if (target && o.channel_multiple == 0 && po.pattern == prune::Pattern::Channel)
+    HQ_CHECK(o.channel_multiple >= 1, "--channel-multiple ", o.channel_multiple, ": expected an integer >= 1");
+    po.channel_multiple = o.channel_multiple_given || !target ? o.channel_multiple : target->channel_multiple;
+    if (target && !o.channel_multiple_given && po.pattern == prune::Pattern::Channel)
         spdlog::info("--target {}: kept channels rounded up to multiples of {} ({})", target->name,
                      po.channel_multiple, target->channel_reason);
     if (target && po.pattern == prune::Pattern::NM && !target->sparse_matrix_units)
@@ -620,7 +621,7 @@ void add_prune(CLI::App& app, Action& action) {
                     "Engine the model is for (dcu, ort-cpu, tensorrt, generic): default channel multiple, N:M "
                     "warning, predicted speed-up and engine-friendly layers in the report")
         ->check(CLI::IsMember(prune::prune_target_names()));
-    cmd->add_option("--channel-multiple", o->channel_multiple,
+    auto* cm = cmd->add_option("--channel-multiple", o->channel_multiple,
                     "channel: round the kept channels of each layer up to a multiple of K (default: the target's; 1)");
     cmd->add_option("--plan", o->plan_in, "Per-layer patterns and sparsities (JSON, as written by --plan-out)");
     cmd->add_option("--plan-out", o->plan_out, "Write the plan that was applied (JSON)");
@@ -636,7 +637,10 @@ void add_prune(CLI::App& app, Action& action) {
     cmd->add_option("--labels", o->labels, "Labels of --eval-data: one integer class per line, in sample order");
     cmd->add_option("--samples", o->samples, "Use at most N samples of --data and of --eval-data");
     add_run_options(cmd, o->run);
-    cmd->callback([&action, o] { action = [o] { return run_prune(*o); }; });
+    cmd->callback([&action, o, cm] {
+        o->channel_multiple_given = cm->count() > 0;
+        action = [o] { return run_prune(*o); };
+    });
 }
 
 }  // namespace hq::app

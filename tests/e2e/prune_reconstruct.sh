@@ -26,6 +26,15 @@ cmp "$t/det.onnx" "$t/det1.onnx" || { echo "reconstruction is not deterministic"
 "$hq" prune "$model" -o "$t/nmt.onnx" --pattern 2:4 --target ort-cpu -q 2> "$t/nmt.log" || true
 grep -q "size only" "$t/nmt.log" || { echo "no N:M warning for --target ort-cpu"; cat "$t/nmt.log"; exit 1; }
 grep -q "Layer-wise reconstruction" "$t/rec.md"
+# the reconstructed models (biases written, MatMul/Conv biases created) run in ONNX Runtime and agree with hyquant
+mkdir -p "$t/out"
+for m in rec ch; do
+    "$hq" infer "$t/$m.onnx" --data "$src/models/ppocr_cls_reference/inputs" -o "$t/out/$m.hq" -q
+    node "$src/scripts/ort/run.js" "$t/$m.onnx" --data "$src/models/ppocr_cls_reference/inputs" -o "$t/out/$m.ort" \
+        --overwrite >/dev/null
+    /usr/bin/python3 "$src/scripts/compare_outputs.py" "$t/out/$m.hq" "$t/out/$m.ort" --atol 1e-4 >/dev/null ||
+        { echo "$m: hyquant and ORT disagree"; exit 1; }
+done
 
 set +e
 "$hq" prune "$model" -o "$t/bad.onnx" --sparsity 0.5 --data "$t/missing" -q 2>"$t/bad.log"; rc1=$?
