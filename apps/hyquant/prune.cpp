@@ -14,6 +14,7 @@
 
 #include "apps/hyquant/commands.h"
 #include "apps/hyquant/data_options.h"
+#include "apps/hyquant/reconstruct.h"
 #include "calib/evaluate.h"
 #include "core/error.h"
 #include "core/fileio.h"
@@ -22,6 +23,7 @@
 #include "exec/executor.h"
 #include "onnx_io/onnx_io.h"
 #include "prune/plan.h"
+#include "prune/targets.h"
 #include "report/eval_report.h"
 
 namespace fs = std::filesystem;
@@ -34,10 +36,12 @@ using json = nlohmann::ordered_json;
 
 struct Opts {
     std::string model, out, pattern = "unstructured", scope = "layer", eval_data, labels, criterion, plan_in, plan_out;
-    std::string data;  // --data: calibration samples (channel: activation statistics)
-    double sparsity = 0.5, min_keep = 0.1;
+    std::string data;  // --data: calibration samples (reconstruction; channel: activation statistics)
+    std::string target;  // --target: engine the model is for (channel multiple, N:M warning, report)
+    double sparsity = 0.5, min_keep = 0.1, damp = 0.01;
     int64_t channel_multiple = 1;
-    bool include_ends = false, no_compensation = false, print_json = false;
+    bool channel_multiple_given = false;  // else the target's (1 without --target)
+    bool include_ends = false, no_compensation = false, no_reconstruct = false, print_json = false;
     int64_t samples = 0;
     std::vector<std::string> exclude, reports;
     RunOptions run;
@@ -128,7 +132,8 @@ json opt_json(const std::optional<int64_t>& v) {
 json report_json(const Opts& o, const prune::PruneOptions& po, const prune::PruneResult& before,
                  const prune::PruneResult& after, int64_t params_before, int64_t params_after, int64_t params_total,
                  int64_t params_total_after, uintmax_t bytes_in, uintmax_t bytes_out,
-                 const std::optional<calib::AccuracySummary>& acc, int64_t data_samples) {
+                 const std::optional<calib::AccuracySummary>& acc, int64_t data_samples,
+                 const std::optional<ReconstructSummary>& rec, const prune::PruneTarget* target) {
     json j;
     j["schema"] = 1;
     j["kind"] = "prune";
@@ -166,6 +171,25 @@ json report_json(const Opts& o, const prune::PruneOptions& po, const prune::Prun
         lj["channels_after"] = l.channels;
         lj["removed_channels"] = l.removed_channels;
         lj["tied_to"] = l.tied_to;
+        if (target) {
+            const int64_t k = target->channel_multiple;
+            // depthwise: input_channels (weight input axis × group) equals its channels
+            lj["engine_friendly"] = l.channels % k == 0 && l.input_channels % k == 0;
+        }
+        if (rec)
+            for (const auto& r : rec->layers)
+                if (r.node == l.node) {
+                    json rj{{"mode", r.mode}, {"wave", r.wave}};
+                    if (!r.skipped_reason.empty()) {
+                        rj["skipped_reason"] = r.skipped_reason;
+                    } else {
+                        rj["rel_error_before"] = r.rel_error_before;
+                        rj["rel_error_after"] = r.rel_error_after;
+                        rj["rows"] = r.positions;
+                        rj["bias"] = r.bias_note;
+                    }
+                    lj["reconstruction"] = rj;
+                }
         if (!o.data.empty()) {
             lj["input_channels_removed"] = l.input_channels_removed;
             lj["compensated"] = l.compensated.value_or(false);
@@ -195,6 +219,22 @@ json report_json(const Opts& o, const prune::PruneOptions& po, const prune::Prun
                              {"layers_losing_inputs", lost},
                              {"layers_compensated", comp}};
     }
+    if (rec) {
+        int64_t fitted = 0;
+        double eb = 0, ea = 0;
+        for (const auto& r : rec->layers)
+            if (r.skipped_reason.empty()) ++fitted, eb += r.rel_error_before, ea += r.rel_error_after;
+        j["reconstruction"] = {{"data", o.data},
+                               {"samples", rec->samples},
+                               {"damp", rec->damp},
+                               {"waves", rec->waves},
+                               {"layers", (int64_t)rec->layers.size()},
+                               {"layers_fitted", fitted},
+                               {"mean_rel_error_before", fitted ? eb / (double)fitted : 0.0},
+                               {"mean_rel_error_after", fitted ? ea / (double)fitted : 0.0}};
+    } else if (!o.data.empty()) {
+        j["reconstruction"] = {{"data", o.data}, {"enabled", false}};
+    }
     j["layers_pruned"] = pruned;
     j["layers_skipped"] = (int64_t)after.layers.size() - pruned;
     j["layer_sparsity"] = lp ? (double)lz / (double)lp : 0.0;
@@ -213,6 +253,28 @@ json report_json(const Opts& o, const prune::PruneOptions& po, const prune::Prun
     j["nonzero_macs_before"] = opt_json(tb.nonzero_macs);
     j["nonzero_macs_after"] = opt_json(ta.nonzero_macs);
     j["size_bytes"] = {{"input", bytes_in}, {"output", bytes_out}};
+    if (target) {
+        int64_t friendly = 0, counted = 0;
+        for (const auto& l : layers)
+            if (l.contains("engine_friendly")) ++counted, friendly += l["engine_friendly"].get<bool>();
+        json tj{{"name", target->name},
+                {"engine", target->engine},
+                {"channel_multiple", target->channel_multiple},
+                {"channel_reason", target->channel_reason},
+                {"sparse_matrix_units", target->sparse_matrix_units},
+                {"layers_engine_friendly", friendly},
+                {"layers", counted}};
+        // Predicted speed-up of the weighted layers: dense MACs (no sparse units: zeros inside a dense weight
+        // still cost time), or nonzero-weight MACs for N:M on an engine with sparse matrix units.
+        const bool nm = po.pattern == prune::Pattern::NM && target->sparse_matrix_units;
+        const auto& b = nm ? tb.nonzero_macs : tb.macs;
+        const auto& a = nm ? ta.nonzero_macs : ta.macs;
+        tj["predicted_speedup"] = b && a && *a > 0 ? json((double)*tb.macs / (double)*a) : json(nullptr);
+        tj["predicted_from"] = nm ? "nonzero-weight MACs (sparse matrix units)" : "dense MACs";
+        if (po.pattern == prune::Pattern::NM || po.pattern == prune::Pattern::Unstructured)
+            tj["note"] = target->sparse_note;
+        j["target"] = tj;
+    }
     if (acc) j["accuracy"] = json::parse(report::accuracy_json(*acc));
     return j;
 }
@@ -253,6 +315,37 @@ std::string report_markdown(const json& j, const std::optional<calib::AccuracySu
     std::snprintf(buf, sizeof buf, "%lld layers pruned, %lld kept as they were.\n",
                   (long long)j["layers_pruned"].get<int64_t>(), (long long)j["layers_skipped"].get<int64_t>());
     md += std::string("\n") + buf;
+    if (j.contains("target")) {
+        const json& t = j["target"];
+        std::string sp = t["predicted_speedup"].is_null() ? "unknown (MACs need static shapes: --shape)"
+                                                          : fmt::format("{:.2f}x", t["predicted_speedup"].get<double>());
+        md += fmt::format("\nTarget **{}** ({}): predicted speed-up of the weighted layers {} (from {}); {} of {} "
+                          "layers have channel counts in multiples of {} (engine-friendly).{}\n",
+                          t["name"].get<std::string>(), t["engine"].get<std::string>(), sp,
+                          t["predicted_from"].get<std::string>(), t["layers_engine_friendly"].get<int64_t>(),
+                          t["layers"].get<int64_t>(), t["channel_multiple"].get<int64_t>(),
+                          t.contains("note") ? " " + t["note"].get<std::string>() + "." : "");
+    }
+    if (j.contains("reconstruction") && j["reconstruction"].contains("layers_fitted")) {
+        const json& r = j["reconstruction"];
+        md += fmt::format("\nLayer-wise reconstruction on {} samples of `{}` (damp {}): {} of {} layers fitted in {} "
+                          "waves; mean relative output error {:.4g} → {:.4g}.\n",
+                          r["samples"].get<int64_t>(), r["data"].get<std::string>(), r["damp"].get<double>(),
+                          r["layers_fitted"].get<int64_t>(), r["layers"].get<int64_t>(), r["waves"].get<int64_t>(),
+                          r["mean_rel_error_before"].get<double>(), r["mean_rel_error_after"].get<double>());
+        md += "\n| layer | fit | relative output error before → after | bias |\n|---|---|---|---|\n";
+        for (const auto& l : j["layers"]) {
+            if (!l.contains("reconstruction")) continue;
+            const json& x = l["reconstruction"];
+            if (x.contains("skipped_reason"))
+                md += fmt::format("| `{}` | {} | not reconstructed: {} | |\n", l["node"].get<std::string>(),
+                                  x["mode"].get<std::string>(), x["skipped_reason"].get<std::string>());
+            else
+                md += fmt::format("| `{}` | {} | {:.4g} → {:.4g} | {} |\n", l["node"].get<std::string>(),
+                                  x["mode"].get<std::string>(), x["rel_error_before"].get<double>(),
+                                  x["rel_error_after"].get<double>(), x["bias"].get<std::string>());
+        }
+    }
     const bool comp = j.contains("compensation");
     if (comp) {
         const json& c = j["compensation"];
@@ -308,17 +401,27 @@ int run_prune(const Opts& o) {
     // Default ranking: the filters' L1 norm; with --data the channels' measured effect (activation), which kept the
     // bundled model's accuracy far better (README).
     std::string criterion = o.criterion;
-    if (criterion.empty()) criterion = o.data.empty() ? "l1" : "activation";
+    if (criterion.empty()) criterion = o.data.empty() || (po.pattern != prune::Pattern::Channel && o.plan_in.empty()) ? "l1" : "activation";
     po.criterion = prune::parse_criterion(criterion, "--criterion");
-    po.channel_multiple = o.channel_multiple;
+    const prune::PruneTarget* target = o.target.empty() ? nullptr : &prune::find_prune_target(o.target);
     HQ_CHECK(o.channel_multiple >= 1, "--channel-multiple ", o.channel_multiple, ": expected an integer >= 1");
+    po.channel_multiple = o.channel_multiple_given || !target ? o.channel_multiple : target->channel_multiple;
+    if (target && !o.channel_multiple_given && po.pattern == prune::Pattern::Channel)
+        spdlog::info("--target {}: kept channels rounded up to multiples of {} ({})", target->name,
+                     po.channel_multiple, target->channel_reason);
+    if (target && po.pattern == prune::Pattern::NM && !target->sparse_matrix_units)
+        spdlog::warn("--target {}: {}; channel pruning is what makes this engine faster", target->name,
+                     target->sparse_note);
+    HQ_CHECK(o.damp > 0 && o.damp < 10, "--damp ", o.damp, ": expected a small positive fraction (default 0.01)");
     HQ_CHECK(o.plan_in.empty() || po.scope == prune::Scope::Layer,
              "--plan gives every layer its own sparsity: it cannot be combined with --scope global");
     HQ_CHECK(o.labels.empty() || !o.eval_data.empty(), "--labels needs --eval-data DIR");
-    HQ_CHECK(o.data.empty() || po.pattern == prune::Pattern::Channel || !o.plan_in.empty(),
-             "--data measures activations for channel pruning (bias compensation, --criterion activation): use "
-             "--pattern channel");
+    HQ_CHECK(o.data.empty() || po.pattern == prune::Pattern::Channel || !o.plan_in.empty() || !o.no_reconstruct,
+             "--data with --pattern ", o.pattern,
+             " is used for layer-wise reconstruction only: --no-reconstruct leaves it nothing to do");
     HQ_CHECK(!o.no_compensation || !o.data.empty(), "--no-compensation needs --data");
+    HQ_CHECK(!o.no_reconstruct || !o.data.empty(), "--no-reconstruct needs --data");
+    const bool reconstruct = !o.data.empty() && !o.no_reconstruct;
     std::optional<prune::PrunePlan> plan;
     if (!o.plan_in.empty()) plan = prune::PrunePlan::from_json(read_file(o.plan_in, (size_t)64 << 20), o.plan_in);
     check_writable(o.out);
@@ -339,19 +442,43 @@ int run_prune(const Opts& o) {
     const graph::Model reference = m;
     prune::ChannelStats stats;
     int64_t data_samples = 0;
+    std::optional<calib::DataSource> data;
     if (!o.data.empty()) {
-        calib::DataSource data(o.data, m.graph.inputs, o.run.image_options());
-        data_samples = (int64_t)data.size();
+        data.emplace(o.data, m.graph.inputs, o.run.image_options());
+        data_samples = (int64_t)data->size();
         if (o.samples > 0) data_samples = std::min(data_samples, o.samples);
+    }
+    bool uses_stats = po.pattern == prune::Pattern::Channel;
+    for (const auto& [name, lp] : po.plan) uses_stats |= lp.pattern == "channel";
+    if (data && uses_stats) {
         auto backend = select_device(o.run);
-        stats = activation_stats(m, data, *backend, prune::layer_input_axes(m), o.samples);
+        stats = activation_stats(m, *data, *backend, prune::layer_input_axes(m), o.samples);
         log_backend_summary(*backend);
         po.stats = &stats;
-        po.compensate = !o.no_compensation;
+        // Reconstruction re-fits every reader's weights and bias on the data: folding the means in first would
+        // count them twice where the fitted bias lands in a MatMul's bias Add.
+        po.compensate = !o.no_compensation && !reconstruct;
     }
     prune::PruneResult before = prune::layer_stats(m);
     const int64_t params_before = prune::nonzero_parameters(m), params_total = prune::total_parameters(m);
     prune::PruneResult after = prune::prune_model(m, po);
+    std::optional<ReconstructSummary> rec;
+    if (reconstruct) {
+        auto backend = select_device(o.run);
+        rec = reconstruct_layers(reference, m, after, *data, *backend, o.samples, o.damp);
+        // Zeros stay where the fit put them (exact counts / N:M groups); refresh the per-layer numbers.
+        prune::PruneResult now = prune::layer_stats(m);
+        HQ_ASSERT(now.layers.size() == after.layers.size(), "reconstruction changed the prunable layers");
+        for (size_t i = 0; i < now.layers.size(); ++i) {
+            after.layers[i].zeros = now.layers[i].zeros;
+            after.layers[i].sparsity = now.layers[i].sparsity;
+            after.layers[i].nonzero_macs = now.layers[i].nonzero_macs;
+        }
+        int64_t fitted = 0;
+        for (const auto& r : rec->layers) fitted += r.skipped_reason.empty();
+        spdlog::info("reconstructed {} of {} layers on {} samples ({} waves)", fitted, rec->layers.size(),
+                     rec->samples, rec->waves);
+    }
     const int64_t params_after = prune::nonzero_parameters(m), params_total_after = prune::total_parameters(m);
     bool shapes_changed = false;
     for (const auto& l : after.layers) shapes_changed |= !l.removed_channels.empty();
@@ -397,7 +524,9 @@ int run_prune(const Opts& o) {
         meta["data"] = o.data;
         meta["data_samples"] = data_samples;
         meta["bias_compensation"] = po.compensate;
+        meta["reconstruction"] = reconstruct;
     }
+    if (target) meta["target"] = target->name;
     m.set_metadata("hyquant_prune", meta.dump());
     onnx_io::check_model(m, o.out + " (model being written)");
 
@@ -410,7 +539,7 @@ int run_prune(const Opts& o) {
     try {
         uintmax_t bytes_out = fs::file_size(o.out, ec);
         j = report_json(o, po, before, after, params_before, params_after, params_total, params_total_after, bytes_in,
-                        bytes_out, acc, data_samples);
+                        bytes_out, acc, data_samples, rec, target);
         AtomicWriteSet w;
         if (!o.plan_out.empty()) w.add(o.plan_out, prune::applied_plan(po, after).to_json());
         for (const auto& r : o.reports) {
@@ -448,7 +577,7 @@ int run_prune(const Opts& o) {
         Json sj{{"command", "prune"}, {"output", o.out}, {"model", o.model}, {"pattern", j["pattern"]}};
         for (const char* k : {"layers_pruned", "layers_skipped", "layer_sparsity", "channels_before", "channels_after",
                               "channel_sparsity", "parameters_total", "parameters_total_after", "parameters_before",
-                              "parameters_after", "macs_before", "macs_after", "size_bytes"})
+                              "parameters_after", "macs_before", "macs_after", "size_bytes", "reconstruction", "target"})
             if (j.contains(k)) sj[k] = j[k];
         sj["plan_out"] = o.plan_out.empty() ? Json(nullptr) : Json(o.plan_out);
         sj["reports"] = o.reports;
@@ -478,12 +607,22 @@ void add_prune(CLI::App& app, Action& action) {
                     "layers reading them measured on --data (activation); default l1, activation with --data")
         ->check(CLI::IsMember({"l1", "l2", "activation"}));
     cmd->add_option("--data", o->data,
-                    "channel: calibration samples; the removed channels' mean contribution is folded into the bias "
-                    "of every layer that reads them (bias compensation)");
+                    "Calibration samples: every pruned layer (and every reader of removed channels) is re-fitted to "
+                    "reproduce the dense layer's output on them (layer-wise reconstruction; SparseGPT-style mask "
+                    "choice for unstructured/N:M); channel: also the activation criterion");
+    cmd->add_flag("--no-reconstruct", o->no_reconstruct,
+                  "With --data: no layer-wise reconstruction (channel: bias compensation of the removed channels' "
+                  "means instead)");
+    cmd->add_option("--damp", o->damp, "Reconstruction: ridge λ as a fraction of the mean Gram diagonal (0.01)");
     cmd->add_flag("--no-compensation", o->no_compensation,
-                  "With --data: measure the activations (for --criterion activation) but do not compensate biases");
-    cmd->add_option("--channel-multiple", o->channel_multiple,
-                    "channel: round the kept channels of each layer up to a multiple of K (default 1)");
+                  "With --data --no-reconstruct: measure the activations (for --criterion activation) but do not "
+                  "compensate biases");
+    cmd->add_option("--target", o->target,
+                    "Engine the model is for (dcu, ort-cpu, tensorrt, generic): default channel multiple, N:M "
+                    "warning, predicted speed-up and engine-friendly layers in the report")
+        ->check(CLI::IsMember(prune::prune_target_names()));
+    auto* cm = cmd->add_option("--channel-multiple", o->channel_multiple,
+                    "channel: round the kept channels of each layer up to a multiple of K (default: the target's; 1)");
     cmd->add_option("--plan", o->plan_in, "Per-layer patterns and sparsities (JSON, as written by --plan-out)");
     cmd->add_option("--plan-out", o->plan_out, "Write the plan that was applied (JSON)");
     cmd->add_option("--scope", o->scope, "layer (same sparsity in every layer, default) or global (one threshold)")
@@ -498,7 +637,10 @@ void add_prune(CLI::App& app, Action& action) {
     cmd->add_option("--labels", o->labels, "Labels of --eval-data: one integer class per line, in sample order");
     cmd->add_option("--samples", o->samples, "Use at most N samples of --data and of --eval-data");
     add_run_options(cmd, o->run);
-    cmd->callback([&action, o] { action = [o] { return run_prune(*o); }; });
+    cmd->callback([&action, o, cm] {
+        o->channel_multiple_given = cm->count() > 0;
+        action = [o] { return run_prune(*o); };
+    });
 }
 
 }  // namespace hq::app
