@@ -141,6 +141,9 @@ int run_quantize(const Opts& o) {
     HQ_CHECK(o.activation_type.empty() || o.activation_type == "uint8" || o.activation_type == "int8",
              "--activation-type '", o.activation_type, "': expected uint8 or int8");
     HQ_CHECK(!o.calib.empty() || !o.data.empty(), "quantize: give --calib TABLE.json or --data DIR");
+    HQ_CHECK(o.method.empty() || o.method == "auto" || o.method == "minmax" || o.method == "percentile" ||
+                 o.method == "entropy" || o.method == "mse",
+             "--method '", o.method, "': expected auto, minmax, percentile, entropy or mse");
     HQ_CHECK(!mixed || !o.data.empty(), "--precision mixed measures layer sensitivity on --data DIR; give it");
     const std::string plan_out = o.plan_out.empty() ? default_plan_path(o.out) : o.plan_out;
     // Under mpirun/srun rank 0 alone writes: its output paths are the ones that must be writable.
