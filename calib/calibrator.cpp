@@ -20,6 +20,22 @@ namespace hq::calib {
 
 namespace {
 
+// One NonFiniteInput record through a rank's bytes.
+void put_nonfinite(dist::Packer& p, const CalibrationTable::NonFiniteInput& f) {
+    p.put_str(f.sample);
+    p.put_str(f.input);
+    p.put(f.nan);
+    p.put(f.inf);
+}
+CalibrationTable::NonFiniteInput get_nonfinite(dist::Unpacker& u) {
+    CalibrationTable::NonFiniteInput f;
+    f.sample = u.get_str();
+    f.input = u.get_str();
+    f.nan = u.get<uint64_t>();
+    f.inf = u.get<uint64_t>();
+    return f;
+}
+
 class ObserverQueue {
 public:
     using Batch = std::vector<std::pair<Histogram*, Tensor>>;
@@ -201,10 +217,7 @@ std::string pack_rank(const std::map<std::string, Histogram>& hists, const std::
         for (size_t k = 0; k < s.nonfinite.size(); ++k) {
             p.put_str(s.nonfinite_files[k].first);
             p.put_str(s.nonfinite_files[k].second);
-            p.put_str(s.nonfinite[k].sample);
-            p.put_str(s.nonfinite[k].input);
-            p.put(s.nonfinite[k].nan);
-            p.put(s.nonfinite[k].inf);
+            put_nonfinite(p, s.nonfinite[k]);
         }
     }
     return p.take();
@@ -229,12 +242,7 @@ void unpack_rank(const std::string& bytes, std::map<std::string, Histogram>& his
         for (auto k = u.get<uint64_t>(); k--;) {
             std::string input = u.get_str(), file = u.get_str();
             s.nonfinite_files.emplace_back(std::move(input), std::move(file));
-            CalibrationTable::NonFiniteInput f;
-            f.sample = u.get_str();
-            f.input = u.get_str();
-            f.nan = u.get<uint64_t>();
-            f.inf = u.get<uint64_t>();
-            s.nonfinite.push_back(std::move(f));
+            s.nonfinite.push_back(get_nonfinite(u));
         }
         HQ_ASSERT(seen.emplace(i, std::move(s)).second, "calibrate: sample ", i, " seen by two ranks");
     }
@@ -257,12 +265,7 @@ void broadcast_table(CalibrationTable& t) {
             p.put_str(digest);
         }
         p.put<uint64_t>(t.nonfinite_inputs.size());
-        for (const auto& f : t.nonfinite_inputs) {
-            p.put_str(f.sample);
-            p.put_str(f.input);
-            p.put(f.nan);
-            p.put(f.inf);
-        }
+        for (const auto& f : t.nonfinite_inputs) put_nonfinite(p, f);
     }
     const std::string bytes = dist::broadcast(p.take());
     if (dist::is_root()) return;
@@ -280,12 +283,7 @@ void broadcast_table(CalibrationTable& t) {
     }
     t.nonfinite_inputs.clear();
     for (auto n = u.get<uint64_t>(); n--;) {
-        CalibrationTable::NonFiniteInput f;
-        f.sample = u.get_str();
-        f.input = u.get_str();
-        f.nan = u.get<uint64_t>();
-        f.inf = u.get<uint64_t>();
-        t.nonfinite_inputs.push_back(std::move(f));
+        t.nonfinite_inputs.push_back(get_nonfinite(u));
     }
     HQ_ASSERT(u.done(), "calibrate: trailing bytes in rank 0's table");
 }
