@@ -454,6 +454,30 @@ void conv_transpose_kernel(KernelContext& ctx) {
 
 }  // namespace
 
+std::string conv_window_check(const graph::Node& n, int64_t opset) { return check_conv_attrs(n, opset); }
+
+Tensor conv_tensors(const KernelContext& ctx, const Tensor& x, const Tensor& w) {
+    const auto& nd = ctx.node;
+    check_conv_operands(nd, x, w);
+    const int64_t groups = nd.attr_int("group", 1);
+    const int64_t C = x.dim(1), M = w.dim(0);
+    HQ_CHECK(C % groups == 0 && M % groups == 0, nd.label(), ": channels ", C, " in / ", M,
+             " out not divisible by group ", groups);
+    HQ_CHECK(w.dim(1) * groups == C, nd.label(), ": weight ", shape_str(w.shape()), " expects ", w.dim(1) * groups,
+             " input channels, input has ", C);
+    const Geom g = conv_geom(ctx, x.shape(), w.shape());
+    Shape ys = {x.dim(0), M};
+    for (int64_t i = 0; i < g.nsp; ++i) ys.push_back(g.out[3 - g.nsp + i]);
+    Tensor y(x.dtype(), ys);
+    if (x.dtype() == DType::F32)
+        conv_typed<float>(x, w, nullptr, y, groups, g);
+    else if (x.dtype() == DType::F64)
+        conv_typed<double>(x, w, nullptr, y, groups, g);
+    else
+        HQ_FAIL(nd.label(), ": conv_tensors needs float32 or float64, got ", dtype_name(x.dtype()));
+    return y;
+}
+
 void register_conv(KernelRegistry& r) {
     r.add("Conv", conv_kernel, check_conv_attrs);
     r.add("ConvTranspose", conv_transpose_kernel, check_conv_attrs);
