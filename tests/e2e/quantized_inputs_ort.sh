@@ -3,7 +3,8 @@
 # quantize_static in QOperator format (QuantizeLinear, QLinearConv, QLinearMatMul, DequantizeLinear; per-channel
 # and per-tensor weights, uint8 and int8 activations) and through quantize_dynamic (DynamicQuantizeLinear,
 # ConvInteger, MatMulInteger). hyquant infer matches ONNX Runtime within one output quantization step for the
-# QLinear models and 1e-4 relative for the dynamic one; hyquant inspect reads each model.
+# QLinear models and 1e-4 relative for the dynamic one; hyquant inspect reads each model; hyquant quantize refuses
+# them (exit 2, one line naming a quantized node).
 set -euo pipefail
 hq="$1"; src="$2"
 py=$(bash "$src/scripts/venv.sh")
@@ -63,6 +64,17 @@ PY
 for name in qop_u8 qop_s8 dyn dyn_pc; do
     "$hq" inspect "$t/$name.onnx" > "$t/$name.inspect"
     "$hq" infer "$t/$name.onnx" --data "$t/data" -o "$t/out_$name" -q
+done
+# quantize refuses an already-quantized model: exit 2 and one line naming a quantized node. hyquant's own QDQ
+# output counts too.
+"$hq" quantize "$t/fp32.onnx" -o "$t/qdq.onnx" --data "$t/data" --guard-sqnr 0 -q > /dev/null
+for name in qop_u8 dyn qdq; do
+    rc=0
+    "$hq" quantize "$t/$name.onnx" -o "$t/re_$name.onnx" --data "$t/data" -q > "$t/re.out" 2> "$t/re.err" || rc=$?
+    cat "$t/re.err"
+    [ "$rc" -eq 2 ] || { echo "quantize $name: exit $rc, expected 2"; exit 1; }
+    [ "$(wc -l < "$t/re.err")" -eq 1 ] && grep -q "is already quantized (.* '.*')" "$t/re.err"
+    [ ! -e "$t/re_$name.onnx" ]
 done
 "$py" - "$t" <<'PY'
 import os, sys
