@@ -143,8 +143,8 @@ void k_qlinear_conv(KernelContext& c) {
         yz[0] = (int32_t)z.at_i64(0);
     }
     Tensor acc = conv_tensors(c, xd, wd);
-    const int64_t plane = M > 0 ? acc.numel() / (acc.dim(0) * M) : 1;
-    const int64_t inner = std::max<int64_t>(plane, 1);
+    const int64_t nm_rows = acc.dim(0) * M;  // output element i is in channel (i / inner) % M
+    const int64_t inner = nm_rows > 0 ? std::max<int64_t>(acc.numel() / nm_rows, 1) : 1;
     if (c.has_input(8)) {
         const Tensor& b = c.in(8);
         HQ_CHECK(b.dtype() == DType::I32 && b.numel() == M, who, ": B ", shape_str(b.shape()), " ",
