@@ -24,6 +24,7 @@
 #include "quant/accuracy_helpers.h"
 #include "quant/fp16_rewrite.h"
 #include "quant/placement.h"
+#include "quant/qdq_ops.h"
 #include "quant/qdq_rewrite.h"
 #include "quant/target.h"
 #include "report/quant_report.h"
@@ -157,6 +158,10 @@ int run_quantize(const Opts& o) {
     for (const auto& s : o.run.shapes) shapes.insert(parse_shape_arg(s));
     calib::ImageOptions io = o.run.image_options();
     graph::Model m = load_and_prepare(o.model, shapes, true);
+    if (const graph::Node* qn = quant::first_quantized_node(m))
+        HQ_FAIL("quantize: ", o.model, " is already quantized (",
+                qn->name.empty() && !qn->outputs.empty() ? qn->op_type + " of '" + qn->outputs[0] + "'" : qn->label(),
+                "); quantize the float model it came from");
     const int64_t opset_in = m.opset("");
     report::QuantizeSummary summary;
     std::vector<std::string> equalized;

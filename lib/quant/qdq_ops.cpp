@@ -51,4 +51,19 @@ std::set<std::string> range_targets(const graph::Model& m) {
     return t;
 }
 
+const graph::Node* first_quantized_node(const graph::Model& m) {
+    static const std::set<std::string> onnx_ops = {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear",
+                                                   "ConvInteger", "MatMulInteger"};
+    static const std::set<std::string> ms_ops = {"QGemm", "QAttention", "DynamicQuantizeMatMul",
+                                                 "MatMulIntegerToFloat", "DynamicQuantizeLSTM", "MatMulNBits",
+                                                 "MatMulBnb4", "GatherBlockQuantized", "QOrderedMatMul"};
+    for (const auto& n : m.graph.nodes) {
+        const bool onnx = n.domain.empty() || n.domain == "ai.onnx";
+        if (n.op_type.rfind("QLinear", 0) == 0 || (onnx ? onnx_ops : ms_ops).count(n.op_type) ||
+            (n.domain == "com.microsoft" && onnx_ops.count(n.op_type)))
+            return &n;
+    }
+    return nullptr;
+}
+
 }  // namespace hq::quant

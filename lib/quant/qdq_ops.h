@@ -15,5 +15,9 @@ std::set<std::string> calibration_targets(const graph::Model& m);
 // Every float activation (input or output of a node, graph inputs included) whose min/max the FP16
 // rewrite checks against the float16 range.
 std::set<std::string> range_targets(const graph::Model& m);
+// The first node (in graph order) that shows the model is already quantized: QuantizeLinear, DequantizeLinear,
+// DynamicQuantizeLinear, ConvInteger, MatMulInteger, QLinear* of any domain, ONNX Runtime's integer contrib ops
+// (QGemm, QAttention, DynamicQuantizeMatMul, MatMulIntegerToFloat, MatMulNBits...); nullptr when none is.
+const graph::Node* first_quantized_node(const graph::Model& m);
 
 }  // namespace hq::quant

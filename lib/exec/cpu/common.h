@@ -20,6 +20,13 @@ void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, c
 void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
                const double* b, int64_t ldb, double beta, double* c, int64_t ldc);
 
+// gemm.cpp: the MatMul kernel's body (numpy batching; float32/float64 on BLAS, integer types in plain loops).
+Tensor matmul_tensors(const graph::Node& nd, const Tensor& a, const Tensor& b);
+// conv.cpp: Conv of float32/float64 x [N, C, spatial...] and w [M, C/group, k...] under the node's Conv attributes
+// (auto_pad, dilations, group, kernel_shape, pads, strides), no bias; conv_window_check checks those attributes.
+Tensor conv_tensors(const KernelContext& ctx, const Tensor& x, const Tensor& w);
+std::string conv_window_check(const graph::Node& n, int64_t opset);
+
 // Calls f(T{}) with T the C++ type of dtype `t` (all numeric types plus bool as uint8_t-compatible bool).
 // float16/bfloat16 are not dispatched here: stage them through float32 (to_f32/from_f32).
 template <typename F>

@@ -325,10 +325,8 @@ void run_conv_like(KernelContext& ctx, const Tensor& x0, const Tensor& w0, int64
     ctx.set(0, staged ? from_f32(y, dt) : y);
 }
 
-void conv_kernel(KernelContext& ctx) {
-    const auto& nd = ctx.node;
-    const Tensor& x0 = ctx.in(0);
-    const Tensor& w0 = ctx.in(1);
+// Checks Conv's x and w against each other and the group attribute; returns the group count.
+int64_t conv_groups(const graph::Node& nd, const Tensor& x0, const Tensor& w0) {
     check_conv_operands(nd, x0, w0);
     const int64_t groups = nd.attr_int("group", 1);
     const int64_t C = x0.dim(1), M = w0.dim(0);
@@ -336,6 +334,14 @@ void conv_kernel(KernelContext& ctx) {
              " out not divisible by group ", groups);
     HQ_CHECK(w0.dim(1) * groups == C, nd.label(), ": weight ", shape_str(w0.shape()), " expects ", w0.dim(1) * groups,
              " input channels, input has ", C);
+    return groups;
+}
+
+void conv_kernel(KernelContext& ctx) {
+    const Tensor& x0 = ctx.in(0);
+    const Tensor& w0 = ctx.in(1);
+    const int64_t groups = conv_groups(ctx.node, x0, w0);
+    const int64_t M = w0.dim(0);
     const Geom g = conv_geom(ctx, x0.shape(), w0.shape());
     run_conv_like(ctx, x0, w0, M, g, [&](auto tag, const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y) {
         conv_typed<decltype(tag)>(x, w, b, y, groups, g);
@@ -453,6 +459,24 @@ void conv_transpose_kernel(KernelContext& ctx) {
 }
 
 }  // namespace
+
+std::string conv_window_check(const graph::Node& n, int64_t opset) { return check_conv_attrs(n, opset); }
+
+Tensor conv_tensors(const KernelContext& ctx, const Tensor& x, const Tensor& w) {
+    const auto& nd = ctx.node;
+    const int64_t groups = conv_groups(nd, x, w), M = w.dim(0);
+    const Geom g = conv_geom(ctx, x.shape(), w.shape());
+    Shape ys = {x.dim(0), M};
+    for (int64_t i = 0; i < g.nsp; ++i) ys.push_back(g.out[3 - g.nsp + i]);
+    Tensor y(x.dtype(), ys);
+    if (x.dtype() == DType::F32)
+        conv_typed<float>(x, w, nullptr, y, groups, g);
+    else if (x.dtype() == DType::F64)
+        conv_typed<double>(x, w, nullptr, y, groups, g);
+    else
+        HQ_FAIL(nd.label(), ": conv_tensors needs float32 or float64, got ", dtype_name(x.dtype()));
+    return y;
+}
 
 void register_conv(KernelRegistry& r) {
     r.add("Conv", conv_kernel, check_conv_attrs);

@@ -12,6 +12,7 @@ const KernelRegistry& registry() {
         register_reduce(r);
         register_norm(r);
         register_quant(r);
+        register_qlinear(r);
         register_conv(r);
         register_gemm(r);
         register_pool(r);

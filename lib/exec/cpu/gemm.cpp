@@ -223,6 +223,8 @@ void matmul_typed(const Tensor& a, const Tensor& b, Tensor& y, const Shape& batc
     }
 }
 
+}  // namespace
+
 Tensor matmul_tensors(const graph::Node& nd, const Tensor& a0, const Tensor& b0) {
     const DType dt = a0.dtype();
     HQ_CHECK(b0.dtype() == dt, nd.label(), ": A is ", dtype_name(dt), " but B is ", dtype_name(b0.dtype()));
@@ -246,6 +248,8 @@ Tensor matmul_tensors(const graph::Node& nd, const Tensor& a0, const Tensor& b0)
                        [&](auto tag) { matmul_typed<decltype(tag)>(a, b, y, batch_a, batch_b, batch_y, m, k, n); });
     return staged ? from_f32(y, dt) : y;
 }
+
+namespace {
 
 void matmul_kernel(KernelContext& ctx) {
     ctx.set(0, matmul_tensors(ctx.node, ctx.in(0), ctx.in(1)));

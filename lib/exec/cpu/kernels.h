@@ -9,6 +9,7 @@ void register_unary(KernelRegistry& r);        // unary.cpp: activations and una
 void register_reduce(KernelRegistry& r);       // reduce.cpp: Reduce*, ArgMax, Softmax, LogSoftmax, TopK, CumSum
 void register_norm(KernelRegistry& r);         // norm.cpp: BatchNormalization, Layer-, Instance-, GroupNormalization
 void register_quant(KernelRegistry& r);        // quant.cpp: QuantizeLinear, DequantizeLinear
+void register_qlinear(KernelRegistry& r);      // qlinear.cpp: ConvInteger, MatMulInteger, QLinearConv, QLinearMatMul
 void register_conv(KernelRegistry& r);         // conv.cpp: Conv, ConvTranspose
 void register_gemm(KernelRegistry& r);         // gemm.cpp: Gemm, MatMul, Einsum
 void register_pool(KernelRegistry& r);         // pool.cpp: MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Already-quantized models as ONNX Runtime's own quantizer writes them: a small Conv + MatMul model through
+# quantize_static in QOperator format (QuantizeLinear, QLinearConv, QLinearMatMul, DequantizeLinear; per-channel
+# and per-tensor weights, uint8 and int8 activations) and through quantize_dynamic (DynamicQuantizeLinear,
+# ConvInteger, MatMulInteger). hyquant infer matches ONNX Runtime within one output quantization step for the
+# QLinear models and 1e-4 relative for the dynamic one; hyquant inspect reads each model; hyquant quantize refuses
+# them (exit 2, one line naming a quantized node).
+set -euo pipefail
+hq="$1"; src="$2"
+py=$(bash "$src/scripts/venv.sh")
+t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
+"$py" - "$t" <<'PY'
+import os, sys
+import numpy as np
+import onnx
+from onnx import TensorProto as TP, helper as h, numpy_helper as nh
+from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType, quantize_dynamic,
+                                      quantize_static)
+t = sys.argv[1]
+rng = np.random.default_rng(5)
+init = [
+    nh.from_array(rng.standard_normal((6, 3, 3, 3)).astype(np.float32) * 0.3, "wc"),
+    nh.from_array(rng.standard_normal(6).astype(np.float32) * 0.1, "bc"),
+    nh.from_array(np.array([1, 6 * 8 * 8], np.int64), "shape"),
+    nh.from_array(rng.standard_normal((6 * 8 * 8, 10)).astype(np.float32) * 0.05, "wm"),
+]
+nodes = [
+    h.make_node("Conv", ["x", "wc", "bc"], ["c"], pads=[1, 1, 1, 1], strides=[1, 1], name="conv"),
+    h.make_node("Relu", ["c"], ["r"], name="relu"),
+    h.make_node("Reshape", ["r", "shape"], ["f"], name="flatten"),
+    h.make_node("MatMul", ["f", "wm"], ["y"], name="fc"),
+]
+g = h.make_graph(nodes, "small", [h.make_tensor_value_info("x", TP.FLOAT, [1, 3, 8, 8])],
+                 [h.make_tensor_value_info("y", TP.FLOAT, [1, 10])], init)
+m = h.make_model(g, opset_imports=[h.make_opsetid("", 13)])
+m.ir_version = 8
+onnx.save(m, f"{t}/fp32.onnx")
+xs = [rng.standard_normal((1, 3, 8, 8)).astype(np.float32) for _ in range(8)]
+for k, x in enumerate(xs[:4]):
+    os.makedirs(f"{t}/data/s{k}")
+    np.save(f"{t}/data/s{k}/x.npy", x * 1.1)
+
+class Reader(CalibrationDataReader):
+    def __init__(self):
+        self.it = iter([{"x": x} for x in xs])
+    def get_next(self):
+        return next(self.it, None)
+
+for name, act, wt, pc in (("qop_u8", QuantType.QUInt8, QuantType.QUInt8, False),
+                          ("qop_s8", QuantType.QInt8, QuantType.QInt8, True)):
+    quantize_static(f"{t}/fp32.onnx", f"{t}/{name}.onnx", Reader(), quant_format=QuantFormat.QOperator,
+                    activation_type=act, weight_type=wt, per_channel=pc, op_types_to_quantize=["Conv", "MatMul"])
+quantize_dynamic(f"{t}/fp32.onnx", f"{t}/dyn.onnx", weight_type=QuantType.QUInt8, op_types_to_quantize=["Conv", "MatMul"])
+quantize_dynamic(f"{t}/fp32.onnx", f"{t}/dyn_pc.onnx", weight_type=QuantType.QInt8, per_channel=True,
+                 op_types_to_quantize=["Conv", "MatMul"])
+for name in ("qop_u8", "qop_s8", "dyn", "dyn_pc"):
+    ops = sorted({n.op_type for n in onnx.load(f"{t}/{name}.onnx").graph.node})
+    print(name, ops)
+    want = {"qop_u8": {"QLinearConv", "QLinearMatMul"}, "qop_s8": {"QLinearConv", "QLinearMatMul"},
+            "dyn": {"ConvInteger", "MatMulInteger", "DynamicQuantizeLinear"},
+            "dyn_pc": {"ConvInteger", "MatMulInteger", "DynamicQuantizeLinear"}}[name]
+    assert want <= set(ops), (name, ops)
+PY
+for name in qop_u8 qop_s8 dyn dyn_pc; do
+    "$hq" inspect "$t/$name.onnx" > "$t/$name.inspect"
+    "$hq" infer "$t/$name.onnx" --data "$t/data" -o "$t/out_$name" -q
+done
+# quantize refuses an already-quantized model: exit 2 and one line naming a quantized node. hyquant's own QDQ
+# output counts too.
+"$hq" quantize "$t/fp32.onnx" -o "$t/qdq.onnx" --data "$t/data" --guard-sqnr 0 -q > /dev/null
+for name in qop_u8 dyn qdq; do
+    rc=0
+    "$hq" quantize "$t/$name.onnx" -o "$t/re_$name.onnx" --data "$t/data" -q > "$t/re.out" 2> "$t/re.err" || rc=$?
+    cat "$t/re.err"
+    [ "$rc" -eq 2 ] || { echo "quantize $name: exit $rc, expected 2"; exit 1; }
+    [ "$(wc -l < "$t/re.err")" -eq 1 ] && grep -q "is already quantized (.* '.*')" "$t/re.err"
+    [ ! -e "$t/re_$name.onnx" ]
+done
+"$py" - "$t" <<'PY'
+import os, sys
+import numpy as np, onnx, onnxruntime as ort
+from onnx import numpy_helper as nh
+t = sys.argv[1]
+so = ort.SessionOptions()
+so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+for name in ("qop_u8", "qop_s8", "dyn", "dyn_pc"):
+    m = onnx.load(f"{t}/{name}.onnx")
+    sess = ort.InferenceSession(f"{t}/{name}.onnx", so, providers=["CPUExecutionProvider"])
+    worst = 0.0
+    for s in sorted(os.listdir(f"{t}/data")):
+        want = sess.run(["y"], {"x": np.load(f"{t}/data/{s}/x.npy")})[0]
+        got = np.load(f"{t}/out_{name}/{s}/y.npy")
+        assert got.shape == want.shape and got.dtype == want.dtype, (name, got.shape, got.dtype, want.shape)
+        if name.startswith("qop"):
+            worst = max(worst, float(np.max(np.abs(got - want))))
+        else:
+            worst = max(worst, float(np.max(np.abs(got - want) / (1e-3 + np.abs(want)))))
+    if name.startswith("qop"):
+        # The output step: the scale of the DequantizeLinear that produces y.
+        inits = {i.name: nh.to_array(i) for i in m.graph.initializer}
+        dq = next(n for n in m.graph.node if n.op_type == "DequantizeLinear" and "y" in n.output)
+        step = float(inits[dq.input[1]])
+        print(f"{name}: max abs diff vs ONNX Runtime {worst:.3g} (output step {step:.3g})")
+        assert worst <= step * 1.001, (name, worst, step)
+    else:
+        print(f"{name}: max relative diff vs ONNX Runtime {worst:.3g}")
+        assert worst <= 1e-4, (name, worst)
+PY
