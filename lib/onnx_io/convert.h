@@ -20,7 +20,10 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const ExternalDataRoot& roo
 std::string onnx_type_name(int32_t t);
 void tensor_to_proto(const Tensor& t, const std::string& name, onnx::TensorProto* p);
 graph::Model model_from_proto(const onnx::ModelProto& p, const ExternalDataRoot& root);
-void model_to_proto(const graph::Model& m, onnx::ModelProto* p);
+// `stub_file` set (an absolute path to an existing file): large initializers (64 KiB and up) carry dtype and dims
+// only, as external data in that file, for the checker and shape inference, which never read them; the model's
+// weights are then neither copied nor paged in. Such a proto is not a model to write.
+void model_to_proto(const graph::Model& m, onnx::ModelProto* p, const std::string& stub_file = "");
 void read_value_infos(const onnx::GraphProto& gp, graph::Graph& g);
 
 }  // namespace hq::onnx_io::detail

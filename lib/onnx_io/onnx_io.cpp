@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <climits>
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 
@@ -86,6 +87,23 @@ std::string libonnx_gap(const onnx::ModelProto& p) {
     return "";
 }
 
+// Where model_to_proto may point stub initializers for the checker and shape inference (empty: inline the weights,
+// which copies them). libonnx before 1.13 accepts any existing file, absolute too; later ones only relative paths
+// without "..", which resolve against the working directory when the checker is given a ModelProto.
+std::string stub_file_for(const std::string& model_path) {
+    std::error_code ec;
+    if (model_path.empty() || !fs::is_regular_file(model_path, ec)) return "";
+    fs::path abs = fs::absolute(model_path, ec);
+    if (ec) return "";
+    const std::string v = ONNX_NAMESPACE::LAST_RELEASE_VERSION;
+    if (v.rfind("1.", 0) == 0 && v.size() > 3 && std::atoi(v.c_str() + 2) <= 12) return abs.string();
+    fs::path rel = fs::relative(abs, fs::current_path(ec), ec);
+    if (ec || rel.empty() || rel.is_absolute()) return "";
+    for (const auto& part : rel)
+        if (part == "..") return "";
+    return rel.string();
+}
+
 void run_checker(const onnx::ModelProto& p, const std::string& label, bool full) {
     if (std::string gap = libonnx_gap(p); !gap.empty()) {
         spdlog::debug("{}: ONNX checker{} skipped: libonnx {} does not know this model ({}); hyquant's own structural "
@@ -146,7 +164,7 @@ graph::Model parse_model(const std::string& bytes, const std::string& dir, const
             has_external |= t.data_location() == onnx::TensorProto::EXTERNAL;
         if (has_external || reordered) {
             onnx::ModelProto inl;
-            detail::model_to_proto(m, &inl);
+            detail::model_to_proto(m, &inl, stub_file_for(label));
             run_checker(inl, label, false);
         } else {
             run_checker(p, label, false);
@@ -223,7 +241,7 @@ void save_model(const graph::Model& m, const std::string& path) {
 
 void infer_shapes(graph::Model& m) {
     onnx::ModelProto p;
-    detail::model_to_proto(m, &p);
+    detail::model_to_proto(m, &p, stub_file_for(m.source_path));
     if (std::string gap = libonnx_gap(p); !gap.empty()) {
         spdlog::debug("shape inference skipped: libonnx {} does not know this model ({}); shapes come from the "
                       "model's own value infos", ONNX_NAMESPACE::LAST_RELEASE_VERSION, gap);
