@@ -262,7 +262,8 @@ void value_info_to_proto(const graph::ValueInfo& vi, onnx::ValueInfoProto* v) {
     }
 }
 
-graph::Graph graph_from_proto(const onnx::GraphProto& gp, const ExternalDataRoot& root, int depth);
+graph::Graph graph_from_proto(const onnx::GraphProto& gp, const ExternalDataRoot& root, int depth,
+                              onnx::GraphProto* release = nullptr);
 
 graph::Attribute attr_from_proto(const onnx::AttributeProto& a, const ExternalDataRoot& root, int depth,
                                  const std::string& node) {
@@ -311,13 +312,17 @@ graph::Attribute attr_from_proto(const onnx::AttributeProto& a, const ExternalDa
     return r;
 }
 
-graph::Graph graph_from_proto(const onnx::GraphProto& gp, const ExternalDataRoot& root, int depth) {
+graph::Graph graph_from_proto(const onnx::GraphProto& gp, const ExternalDataRoot& root, int depth,
+                              onnx::GraphProto* release) {
     HQ_CHECK(depth < 32, root.label, ": subgraphs nested too deep");
     graph::Graph g;
     g.name = gp.name();
-    for (const auto& t : gp.initializer()) {
+    for (int i = 0; i < gp.initializer_size(); ++i) {
+        const auto& t = gp.initializer(i);
         HQ_CHECK(!t.name().empty(), root.label, ": an initializer has no name");
         g.initializers[t.name()] = tensor_from_proto(t, root);
+        // The message's copy of the bytes goes as soon as the tensor has its own (one copy alive, not two).
+        if (release && t.has_raw_data()) std::string().swap(*release->mutable_initializer(i)->mutable_raw_data());
     }
     HQ_CHECK(gp.sparse_initializer_size() == 0, root.label, ": sparse initializers are not supported");
     for (const auto& v : gp.input()) {
@@ -435,7 +440,7 @@ void read_value_infos(const onnx::GraphProto& gp, graph::Graph& g) {
     }
 }
 
-graph::Model model_from_proto(const onnx::ModelProto& p, const ExternalDataRoot& root) {
+graph::Model model_from_proto(const onnx::ModelProto& p, const ExternalDataRoot& root, onnx::ModelProto* release) {
     HQ_CHECK(p.has_graph(), root.label, ": not an ONNX model (no graph)");
     graph::Model m;
     m.ir_version = p.ir_version();
@@ -447,7 +452,7 @@ graph::Model model_from_proto(const onnx::ModelProto& p, const ExternalDataRoot&
     m.model_version = p.model_version();
     for (const auto& kv : p.metadata_props()) m.metadata.emplace_back(kv.key(), kv.value());
     for (const auto& f : p.functions()) m.functions.push_back(f.SerializeAsString());
-    m.graph = graph_from_proto(p.graph(), root, 0);
+    m.graph = graph_from_proto(p.graph(), root, 0, release ? release->mutable_graph() : nullptr);
     return m;
 }
 
