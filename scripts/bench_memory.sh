@@ -58,13 +58,13 @@ peak_kb() {
 
 inspect_kb=$(peak_kb "$HQ" inspect "$MODEL")
 quant_kb=$(peak_kb "$HQ" quantize "$MODEL" --data "$WORK/data" --guard-sqnr 0 -o "$WORK/q.onnx")
-inspect_limit_kb=$((200 * 1000))
+inspect_limit_kb=$((200 * 1000 * 1000 / 1024))  # 200 MB
 quant_limit_kb=$((WEIGHT_BYTES * 13 / 10 / 1024))
 status=0
 report() {  # name peak limit
     local verdict=ok
     [ "$2" -le "$3" ] || { verdict=OVER; status=1; }
-    printf '%-10s peak RSS %8.1f MB   limit %8.1f MB   %s\n' "$1" "$(echo "$2/1024" | bc -l)" \
+    printf '%-10s peak RSS %8.1f MiB   limit %8.1f MiB   %s\n' "$1" "$(echo "$2/1024" | bc -l)" \
         "$(echo "$3/1024" | bc -l)" "$verdict"
 }
 echo "model: $LAYERS x float[$SIZE,$SIZE], $((WEIGHT_BYTES / 1048576)) MiB of weights in external data"
