@@ -1,5 +1,6 @@
 #include "core/tensor.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -19,6 +20,13 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
     if (!p) throw Error("out of memory allocating " + std::to_string(bytes) + " bytes", ErrorKind::Internal);
     std::memset(p, 0, bytes);
     data_ = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+}
+
+Tensor::Tensor(DType dtype, Shape shape, std::shared_ptr<void> storage)
+    : dtype_(dtype), shape_(std::move(shape)), data_(std::move(storage)) {
+    numel_ = shape_numel(shape_);
+    HQ_ASSERT(dtype_ != DType::String && dtype_size(dtype_) > 0, "unsupported dtype ", (int)dtype_);
+    HQ_ASSERT(data_ && reinterpret_cast<uintptr_t>(data_.get()) % 64 == 0, "tensor storage not 64-byte aligned");
 }
 
 std::vector<std::string>& Tensor::strings() {

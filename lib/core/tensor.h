@@ -16,6 +16,9 @@ public:
     Tensor() = default;
     // Zero-initialized tensor.
     Tensor(DType dtype, Shape shape);
+    // Tensor over storage it does not allocate (a memory-mapped file range); the storage must be 64-byte aligned
+    // with nbytes() rounded up to 64 readable bytes, and its deleter releases it. Not for strings.
+    Tensor(DType dtype, Shape shape, std::shared_ptr<void> storage);
 
     DType dtype() const { return dtype_; }
     const Shape& shape() const { return shape_; }

@@ -1,6 +1,9 @@
 #include "onnx_io/convert.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
@@ -80,6 +83,27 @@ void read_external(const ExternalRef& ref, const std::string& who, void* dst, si
     HQ_CHECK(in.good() || nbytes == 0, who, ": cannot read external data '", ref.location, "'");
 }
 
+// External tensors of at least this size are memory-mapped rather than read.
+constexpr size_t kMapMinBytes = 64 * 1024;
+
+// Maps the tensor's range of its external file privately (copy-on-write: writes never reach the file), so that
+// bytes nobody reads are never loaded and a released tensor gives its memory back (munmap). Empty where the
+// range's address would not be 64-byte aligned (as Tensor storage must be) or mapping fails: the caller reads a copy.
+Tensor map_external(const ExternalRef& ref, const std::string& who, DType dt, const Shape& shape, size_t nbytes) {
+    static const size_t page = (size_t)::sysconf(_SC_PAGESIZE);
+    const size_t in_page = (size_t)ref.offset % page;
+    if (nbytes < kMapMinBytes || in_page % 64 != 0) return Tensor();
+    // Rounded up to 64 bytes as owned storage is; that stays inside the last byte's page (zeros past the file end).
+    const size_t len = in_page + (nbytes + 63) / 64 * 64;
+    int fd = ::open(ref.file.c_str(), O_RDONLY | O_CLOEXEC);
+    HQ_CHECK(fd >= 0, who, ": cannot open external data '", ref.location, "'");
+    void* base = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, (off_t)(ref.offset - (int64_t)in_page));
+    ::close(fd);
+    if (base == MAP_FAILED) return Tensor();
+    std::shared_ptr<void> map(base, [len](void* q) { ::munmap(q, len); });
+    return Tensor(dt, shape, std::shared_ptr<void>(map, static_cast<char*>(base) + in_page));
+}
+
 template <typename Src, typename Dst>
 void copy_field(const google::protobuf::RepeatedField<Src>& f, Dst* out, int64_t n, const std::string& who) {
     HQ_CHECK(f.size() == n, who, ": holds ", f.size(), " values, its shape needs ", n);
@@ -156,6 +180,7 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const ExternalDataRoot& roo
     }
     if (p.data_location() == onnx::TensorProto::EXTERNAL) {
         ExternalRef ref = resolve_external(p, root, nbytes);
+        if (Tensor mapped = map_external(ref, who, dt, shape, nbytes); !mapped.empty()) return mapped;
         Tensor t(dt, shape);
         read_external(ref, who, t.raw(), nbytes);
         return t;
@@ -237,7 +262,8 @@ void value_info_to_proto(const graph::ValueInfo& vi, onnx::ValueInfoProto* v) {
     }
 }
 
-graph::Graph graph_from_proto(const onnx::GraphProto& gp, const ExternalDataRoot& root, int depth);
+graph::Graph graph_from_proto(const onnx::GraphProto& gp, const ExternalDataRoot& root, int depth,
+                              onnx::GraphProto* release = nullptr);
 
 graph::Attribute attr_from_proto(const onnx::AttributeProto& a, const ExternalDataRoot& root, int depth,
                                  const std::string& node) {
@@ -286,13 +312,17 @@ graph::Attribute attr_from_proto(const onnx::AttributeProto& a, const ExternalDa
     return r;
 }
 
-graph::Graph graph_from_proto(const onnx::GraphProto& gp, const ExternalDataRoot& root, int depth) {
+graph::Graph graph_from_proto(const onnx::GraphProto& gp, const ExternalDataRoot& root, int depth,
+                              onnx::GraphProto* release) {
     HQ_CHECK(depth < 32, root.label, ": subgraphs nested too deep");
     graph::Graph g;
     g.name = gp.name();
-    for (const auto& t : gp.initializer()) {
+    for (int i = 0; i < gp.initializer_size(); ++i) {
+        const auto& t = gp.initializer(i);
         HQ_CHECK(!t.name().empty(), root.label, ": an initializer has no name");
         g.initializers[t.name()] = tensor_from_proto(t, root);
+        // The message's copy of the bytes goes as soon as the tensor has its own (one copy alive, not two).
+        if (release && t.has_raw_data()) std::string().swap(*release->mutable_initializer(i)->mutable_raw_data());
     }
     HQ_CHECK(gp.sparse_initializer_size() == 0, root.label, ": sparse initializers are not supported");
     for (const auto& v : gp.input()) {
@@ -333,7 +363,7 @@ graph::Graph graph_from_proto(const onnx::GraphProto& gp, const ExternalDataRoot
     return g;
 }
 
-void graph_to_proto(const graph::Graph& g, onnx::GraphProto* gp);
+void graph_to_proto(const graph::Graph& g, onnx::GraphProto* gp, const std::string& stub_file = "");
 
 void attr_to_proto(const std::string& name, const graph::Attribute& a, onnx::AttributeProto* p) {
     using K = graph::Attribute::Kind;
@@ -358,7 +388,7 @@ void attr_to_proto(const std::string& name, const graph::Attribute& a, onnx::Att
     }
 }
 
-void graph_to_proto(const graph::Graph& g, onnx::GraphProto* gp) {
+void graph_to_proto(const graph::Graph& g, onnx::GraphProto* gp, const std::string& stub_file) {
     gp->set_name(g.name.empty() ? "main" : g.name);
     for (const auto& n : g.nodes) {
         auto* np = gp->add_node();
@@ -369,7 +399,21 @@ void graph_to_proto(const graph::Graph& g, onnx::GraphProto* gp) {
         for (const auto& o : n.outputs) np->add_output(o);
         for (const auto& [k, a] : n.attrs) attr_to_proto(k, a, np->add_attribute());
     }
-    for (const auto& [k, t] : g.initializers) tensor_to_proto(t, k, gp->add_initializer());
+    for (const auto& [k, t] : g.initializers) {
+        auto* tp = gp->add_initializer();
+        if (stub_file.empty() || t.dtype() == DType::String || t.nbytes() < kMapMinBytes) {
+            tensor_to_proto(t, k, tp);
+            continue;
+        }
+        // Dtype and dims only; the data "lives" in an existing file, which is all the checker verifies.
+        tp->set_name(k);
+        tp->set_data_type(static_cast<int32_t>(t.dtype()));
+        for (int64_t d : t.shape()) tp->add_dims(d);
+        tp->set_data_location(onnx::TensorProto::EXTERNAL);
+        auto* e = tp->add_external_data();
+        e->set_key("location");
+        e->set_value(stub_file);
+    }
     for (const auto& v : g.inputs) value_info_to_proto(v, gp->add_input());
     for (const auto& v : g.outputs) value_info_to_proto(v, gp->add_output());
     for (const auto& [k, v] : g.value_info) {
@@ -396,7 +440,7 @@ void read_value_infos(const onnx::GraphProto& gp, graph::Graph& g) {
     }
 }
 
-graph::Model model_from_proto(const onnx::ModelProto& p, const ExternalDataRoot& root) {
+graph::Model model_from_proto(const onnx::ModelProto& p, const ExternalDataRoot& root, onnx::ModelProto* release) {
     HQ_CHECK(p.has_graph(), root.label, ": not an ONNX model (no graph)");
     graph::Model m;
     m.ir_version = p.ir_version();
@@ -408,11 +452,11 @@ graph::Model model_from_proto(const onnx::ModelProto& p, const ExternalDataRoot&
     m.model_version = p.model_version();
     for (const auto& kv : p.metadata_props()) m.metadata.emplace_back(kv.key(), kv.value());
     for (const auto& f : p.functions()) m.functions.push_back(f.SerializeAsString());
-    m.graph = graph_from_proto(p.graph(), root, 0);
+    m.graph = graph_from_proto(p.graph(), root, 0, release ? release->mutable_graph() : nullptr);
     return m;
 }
 
-void model_to_proto(const graph::Model& m, onnx::ModelProto* p) {
+void model_to_proto(const graph::Model& m, onnx::ModelProto* p, const std::string& stub_file) {
     p->Clear();
     // Initializers are not graph inputs in what we write, which needs IR version 4 or later.
     p->set_ir_version(std::max<int64_t>(m.ir_version, 4));
@@ -432,7 +476,7 @@ void model_to_proto(const graph::Model& m, onnx::ModelProto* p) {
         e->set_value(v);
     }
     for (const auto& f : m.functions) p->add_functions()->ParseFromString(f);
-    graph_to_proto(m.graph, p->mutable_graph());
+    graph_to_proto(m.graph, p->mutable_graph(), stub_file);
 }
 
 }  // namespace hq::onnx_io::detail

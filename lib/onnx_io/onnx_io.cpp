@@ -1,6 +1,7 @@
 #include "onnx_io/onnx_io.h"
 
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <onnx/checker.h>
 #include <onnx/common/version.h>
@@ -8,7 +9,12 @@
 #include <onnx/shape_inference/implementation.h>
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+
+#include <cerrno>
 #include <climits>
+#include <cstring>
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 
@@ -41,6 +47,30 @@ bool parse_proto(const std::string& bytes, google::protobuf::MessageLite* msg) {
     cis.SetTotalBytesLimit(INT_MAX);
     cis.SetRecursionLimit(64);
     return msg->ParseFromCodedStream(&cis) && cis.ConsumedEntireMessage();
+}
+
+// Parses a message straight from the file (no copy of its bytes in memory); errors as read_file's.
+bool parse_proto_file(const std::string& path, google::protobuf::MessageLite* msg) {
+    std::error_code ec;
+    auto st = fs::status(path, ec);
+    HQ_CHECK(!ec && fs::exists(st), path, ": no such file");
+    HQ_CHECK(!fs::is_directory(st), path, ": is a folder, expected a file");
+    if (fs::is_regular_file(st)) {
+        auto size = fs::file_size(path, ec);
+        HQ_CHECK(ec || size <= (uintmax_t)INT_MAX, path, ": larger than ", INT_MAX, " bytes");
+    } else {
+        return parse_proto(read_file(path, (size_t)INT_MAX), msg);  // a pipe or device: read_file bounds it
+    }
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    HQ_CHECK(fd >= 0, path, ": cannot open: ", std::strerror(errno));
+    google::protobuf::io::FileInputStream fis(fd);
+    fis.SetCloseOnDelete(true);
+    google::protobuf::io::CodedInputStream cis(&fis);
+    cis.SetTotalBytesLimit(INT_MAX);
+    cis.SetRecursionLimit(64);
+    bool ok = msg->ParseFromCodedStream(&cis) && cis.ConsumedEntireMessage();
+    HQ_CHECK(fis.GetErrno() == 0, path, ": read error");
+    return ok;
 }
 
 void check_domains(const graph::Graph& g, const graph::Model& m, const std::string& label,
@@ -86,6 +116,23 @@ std::string libonnx_gap(const onnx::ModelProto& p) {
     return "";
 }
 
+// Where model_to_proto may point stub initializers for the checker and shape inference (empty: inline the weights,
+// which copies them). libonnx before 1.13 accepts any existing file, absolute too; later ones only relative paths
+// without "..", which resolve against the working directory when the checker is given a ModelProto.
+std::string stub_file_for(const std::string& model_path) {
+    std::error_code ec;
+    if (model_path.empty() || !fs::is_regular_file(model_path, ec)) return "";
+    fs::path abs = fs::absolute(model_path, ec);
+    if (ec) return "";
+    const std::string v = ONNX_NAMESPACE::LAST_RELEASE_VERSION;
+    if (v.rfind("1.", 0) == 0 && v.size() > 3 && std::atoi(v.c_str() + 2) <= 12) return abs.string();
+    fs::path rel = fs::relative(abs, fs::current_path(ec), ec);
+    if (ec || rel.empty() || rel.is_absolute()) return "";
+    for (const auto& part : rel)
+        if (part == "..") return "";
+    return rel.string();
+}
+
 void run_checker(const onnx::ModelProto& p, const std::string& label, bool full) {
     if (std::string gap = libonnx_gap(p); !gap.empty()) {
         spdlog::debug("{}: ONNX checker{} skipped: libonnx {} does not know this model ({}); hyquant's own structural "
@@ -111,10 +158,12 @@ void run_checker(const onnx::ModelProto& p, const std::string& label, bool full)
 
 }  // namespace
 
-graph::Model parse_model(const std::string& bytes, const std::string& dir, const std::string& label,
-                         const LoadOptions& opt) {
-    onnx::ModelProto p;
-    HQ_CHECK(parse_proto(bytes, &p), label, ": not a valid ONNX protobuf (corrupt or truncated)");
+namespace {
+
+// `p` parsed from `label`. `release_raw` (only where stub_file_for(label) is set): initializers' raw data is freed
+// from `p` as it is converted, and the checker sees the model with weight stubs.
+graph::Model model_from_parsed(onnx::ModelProto& p, const std::string& dir, const std::string& label,
+                               const LoadOptions& opt, bool release_raw) {
     HQ_CHECK(p.has_graph() && p.opset_import_size() > 0, label,
              ": not an ONNX model (no graph or no opset import)");
     std::set<std::string> function_domains;
@@ -123,7 +172,7 @@ graph::Model parse_model(const std::string& bytes, const std::string& dir, const
         HQ_CHECK(known_domain(o.domain()) || function_domains.count(o.domain()), label, ": unknown operator domain '",
                  o.domain(), "' in opset imports");
     // Tensors are converted (and external data resolved safely) before the checker sees the model.
-    graph::Model m = detail::model_from_proto(p, ExternalDataRoot{dir, label});
+    graph::Model m = detail::model_from_proto(p, ExternalDataRoot{dir, label}, release_raw ? &p : nullptr);
     m.source_path = label;
     check_domains(m.graph, m, label, function_domains);
     graph::check_structure(m.graph, label);
@@ -144,9 +193,9 @@ graph::Model parse_model(const std::string& bytes, const std::string& dir, const
         bool has_external = false;
         for (const auto& t : p.graph().initializer())
             has_external |= t.data_location() == onnx::TensorProto::EXTERNAL;
-        if (has_external || reordered) {
+        if (has_external || reordered || release_raw) {
             onnx::ModelProto inl;
-            detail::model_to_proto(m, &inl);
+            detail::model_to_proto(m, &inl, stub_file_for(label));
             run_checker(inl, label, false);
         } else {
             run_checker(p, label, false);
@@ -156,11 +205,22 @@ graph::Model parse_model(const std::string& bytes, const std::string& dir, const
     return m;
 }
 
+}  // namespace
+
+graph::Model parse_model(const std::string& bytes, const std::string& dir, const std::string& label,
+                         const LoadOptions& opt) {
+    onnx::ModelProto p;
+    HQ_CHECK(parse_proto(bytes, &p), label, ": not a valid ONNX protobuf (corrupt or truncated)");
+    return model_from_parsed(p, dir, label, opt, false);
+}
+
 graph::Model load_model(const std::string& path, const LoadOptions& opt) {
-    std::string bytes = read_file(path, (size_t)INT_MAX);
     fs::path dir = fs::path(path).parent_path();
     if (dir.empty()) dir = ".";
-    return parse_model(bytes, dir.string(), path, opt);
+    onnx::ModelProto p;
+    // Parsed from the file, without its bytes in memory; then one copy of each weight at a time (model_from_parsed).
+    HQ_CHECK(parse_proto_file(path, &p), path, ": not a valid ONNX protobuf (corrupt or truncated)");
+    return model_from_parsed(p, dir.string(), path, opt, !stub_file_for(path).empty());
 }
 
 std::string serialize_model(const graph::Model& m) {
@@ -223,7 +283,7 @@ void save_model(const graph::Model& m, const std::string& path) {
 
 void infer_shapes(graph::Model& m) {
     onnx::ModelProto p;
-    detail::model_to_proto(m, &p);
+    detail::model_to_proto(m, &p, stub_file_for(m.source_path));
     if (std::string gap = libonnx_gap(p); !gap.empty()) {
         spdlog::debug("shape inference skipped: libonnx {} does not know this model ({}); shapes come from the "
                       "model's own value infos", ONNX_NAMESPACE::LAST_RELEASE_VERSION, gap);

@@ -2,6 +2,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -261,4 +262,58 @@ TEST_CASE("duplicate node names are made unique on load", "[onnx_io]") {
     REQUIRE(m.graph.nodes.size() == 2);
     CHECK(m.graph.nodes[0].name == "add0");
     CHECK(m.graph.nodes[1].name != "add0");
+}
+
+TEST_CASE("large external data is memory-mapped where aligned, read where not; the file never changes", "[onnx_io]") {
+    auto root = temp_dir("ext_map");
+    const int64_t n = 40000;  // 160 000 bytes: above the mapping threshold
+    std::vector<float> vals(n);
+    for (int64_t i = 0; i < n; ++i) vals[i] = (float)(i % 97) - 48.0f;
+    std::string blob(8192, '\0');
+    blob.append((const char*)vals.data(), n * sizeof(float));
+    write(root / "w.bin", blob);
+    auto model_at = [&](int64_t offset) {
+        auto p = relu_model_proto();
+        auto* g = p.mutable_graph();
+        g->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0)->set_dim_value(n);
+        g->mutable_output(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0)->set_dim_value(n);
+        auto* w = g->mutable_initializer(0);
+        w->clear_raw_data();
+        w->set_dims(0, n);
+        w->set_data_location(onnx::TensorProto::EXTERNAL);
+        for (auto [k, v] : {std::pair<std::string, std::string>{"location", "w.bin"},
+                            {"offset", std::to_string(offset)},
+                            {"length", std::to_string(n * sizeof(float))}}) {
+            auto* e = w->add_external_data();
+            e->set_key(k);
+            e->set_value(v);
+        }
+        // The data sits at 8192 in w.bin; other offsets get a copy of the file shifted to match.
+        std::string shifted = std::string((size_t)offset, '\0') + blob.substr(8192);
+        write(root / "w.bin", shifted);
+        write(root / "m.onnx", p.SerializeAsString());
+        return (root / "m.onnx").string();
+    };
+    for (int64_t offset : {8192, 64, 4100}) {
+        INFO("offset " << offset);
+        graph::Model m = onnx_io::load_model(model_at(offset));
+        Tensor w = m.graph.initializers.at("W");
+        CHECK(reinterpret_cast<uintptr_t>(w.raw()) % 64 == 0);
+        CHECK(w.to_f32() == vals);
+        onnx_io::infer_shapes(m);  // stubs for the weights; the output shape still comes out
+        REQUIRE(m.graph.outputs[0].static_shape());
+        CHECK(*m.graph.outputs[0].static_shape() == Shape{n});
+        w.data<float>()[0] = 1234.0f;  // copy-on-write: the file keeps its bytes
+        std::string after = read_file((root / "w.bin").string(), (size_t)1 << 30);
+        float first;
+        std::memcpy(&first, after.data() + offset, sizeof first);
+        CHECK(first == vals[0]);
+        onnx_io::save_model(m, (root / "out.onnx").string());
+        CHECK(onnx_io::load_model((root / "out.onnx").string()).graph.initializers.at("W").data<float>()[0] == 1234.0f);
+    }
+    // A range past the end of the file is still exit 2 naming the tensor.
+    std::string path = model_at(8192);
+    fs::resize_file(root / "w.bin", 8192 + 1000);
+    CHECK_THROWS_WITH(onnx_io::load_model(path), Catch::Contains("tensor 'W'") && Catch::Contains("exceeds"));
+    fs::remove_all(root);
 }
