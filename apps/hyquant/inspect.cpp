@@ -108,6 +108,34 @@ json inspect_json(const graph::Model& m, const std::string& path) {
     }
     j["quantizable_layers"] = layers;
     j["macs_total"] = all_known ? json(total) : json(nullptr);
+
+    // Already-quantized or FP16 models: which form they are in (`quantize` refuses the quantized ones).
+    std::map<std::string, int64_t> qops;
+    std::set<std::string> formats;
+    for (const auto& n : g.nodes) {
+        const std::string& op = n.op_type;
+        const bool ms = n.domain == "com.microsoft";
+        if (!n.domain.empty() && !ms) continue;
+        std::string form;
+        if (op.rfind("QLinear", 0) == 0 || (ms && (op == "QGemm" || op == "QAttention"))) form = "QOperator";
+        else if (op == "ConvInteger" || op == "MatMulInteger" || op == "DynamicQuantizeLinear" ||
+                 (ms && (op == "MatMulIntegerToFloat" || op == "DynamicQuantizeMatMul")))
+            form = "dynamic (integer ops)";
+        else if (op == "QuantizeLinear" || op == "DequantizeLinear") form = "QDQ";
+        else if (ms && op == "MatMulNBits") form = "weight-only (MatMulNBits)";
+        if (form.empty()) continue;
+        qops[(ms ? "com.microsoft." : "") + op]++;
+        formats.insert(form);
+    }
+    int64_t fp16_weights = 0;
+    for (const auto& [k, t] : g.initializers)
+        if (t.dtype() == DType::F16 && t.numel() > 1) fp16_weights++;
+    json q;
+    q["quantized"] = !qops.empty();
+    q["formats"] = formats;
+    q["nodes"] = qops;
+    q["float16_weights"] = fp16_weights;
+    j["quantization"] = q;
     return j;
 }
 
@@ -158,6 +186,18 @@ void print_table(const json& j, bool verbose) {
         bytes += (bytes.empty() ? "" : ", ") + k + " " + human_count(v.get<int64_t>()) + " bytes";
     const std::string macs = j["macs_total"].is_null() ? "MACs unknown (dynamic shapes: give --shape NAME=DIMS)"
                                                        : human_count(j["macs_total"].get<int64_t>()) + " MACs";
+    const json& q = j["quantization"];
+    if (q["quantized"].get<bool>()) {
+        std::string f, ns;
+        for (const auto& x : q["formats"]) f += (f.empty() ? "" : " + ") + x.get<std::string>();
+        std::map<std::string, int64_t> counts;
+        for (auto& [k, v] : q["nodes"].items()) counts[k] = v.get<int64_t>();
+        std::printf("quantized    already quantized, %s: %s (hyquant quantize refuses it: quantize the float model)\n",
+                    f.c_str(), top_counts(counts, 4).c_str());
+    }
+    if (q["float16_weights"].get<int64_t>() > 0)
+        std::printf("weights      %lld float16 weight tensors\n",
+                    (long long)q["float16_weights"].get<int64_t>());
     if (verbose) {
         std::printf("\nop counts\n");
         for (auto& [k, v] : j["op_counts"].items()) std::printf("  %-28s %lld\n", k.c_str(), (long long)v.get<int64_t>());

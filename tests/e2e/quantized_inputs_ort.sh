@@ -65,6 +65,24 @@ for name in qop_u8 qop_s8 dyn dyn_pc; do
     "$hq" inspect "$t/$name.onnx" > "$t/$name.inspect"
     "$hq" infer "$t/$name.onnx" --data "$t/data" -o "$t/out_$name" -q
 done
+# inspect says which form each model is in (JSON `quantization`, and one line of the table)
+for name in qop_u8 dyn fp32; do
+    "$hq" inspect "$t/$name.onnx" --json > "$t/$name.inspect.json"
+    "$hq" inspect "$t/$name.onnx" > "$t/$name.inspect"
+done
+"$py" - "$t" <<'PY'
+import json, sys
+t = sys.argv[1]
+q = {n: json.load(open(f"{t}/{n}.inspect.json"))["quantization"] for n in ("qop_u8", "dyn", "fp32")}
+assert q["qop_u8"]["quantized"] and "QOperator" in q["qop_u8"]["formats"], q["qop_u8"]
+assert q["qop_u8"]["nodes"].get("QLinearConv") == 1 and q["qop_u8"]["nodes"].get("QLinearMatMul") == 1, q["qop_u8"]
+assert q["dyn"]["quantized"] and q["dyn"]["formats"] == ["dynamic (integer ops)"], q["dyn"]
+assert q["dyn"]["nodes"].get("ConvInteger") == 1 and q["dyn"]["nodes"].get("MatMulInteger") == 1, q["dyn"]
+assert not q["fp32"]["quantized"] and q["fp32"]["nodes"] == {}, q["fp32"]
+print("inspect quantization ok")
+PY
+grep -q '^quantized .*QOperator' "$t/qop_u8.inspect"
+! grep -q '^quantized' "$t/fp32.inspect"
 # quantize refuses an already-quantized model: exit 2 and one line naming a quantized node. hyquant's own QDQ
 # output counts too.
 "$hq" quantize "$t/fp32.onnx" -o "$t/qdq.onnx" --data "$t/data" --guard-sqnr 0 -q > /dev/null
