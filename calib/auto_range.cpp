@@ -3,7 +3,6 @@
 #include <array>
 #include <cmath>
 #include <limits>
-#include <set>
 
 #include "core/progress.h"
 #include "exec/executor.h"
@@ -20,12 +19,6 @@ constexpr int kNumMethods = 4;
 bool weighted_op(const std::string& op) {
     return op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul";
 }
-
-// A reader of a quantized tensor whose output the error is measured at: a weighted layer reading the tensor as
-// its input 0, every other input a constant (weight, bias).
-struct Reader {
-    const graph::Node* node = nullptr;
-};
 
 double squared_error(const Tensor& a, const Tensor& b) {
     const float* x = a.data<float>();

@@ -174,6 +174,21 @@ def jnum(v):
     return v
 
 
+def interleaved_times(sessions, order, samples, rounds):
+    """Per model, the ms of every run: R rounds, per sample every model in turn, the order rotated per sample."""
+    times = {name: [] for name in order}
+    k = 0
+    for _ in range(rounds):
+        for s in samples:
+            rot = order[k % len(order):] + order[:k % len(order)]
+            k += 1
+            for name in rot:
+                t0 = time.perf_counter()
+                sessions[name].run(None, s)
+                times[name].append((time.perf_counter() - t0) * 1e3)
+    return times
+
+
 def measure(args):
     models = [("fp32", args.fp32)]
     for spec in args.model:
@@ -197,19 +212,7 @@ def measure(args):
         for name, _ in models:
             outputs[name].append(sessions[name].run(None, s))
 
-    # timing: R rounds, per sample every model in turn, order rotated per sample
-    times = {name: [] for name, _ in models}
-    order = [name for name, _ in models]
-    k = 0
-    for _ in range(args.rounds):
-        for s in samples:
-            rot = order[k % len(order):] + order[:k % len(order)]
-            k += 1
-            for name in rot:
-                sess = sessions[name]
-                t0 = time.perf_counter()
-                sess.run(None, s)
-                times[name].append((time.perf_counter() - t0) * 1e3)
+    times = interleaved_times(sessions, [name for name, _ in models], samples, args.rounds)
 
     labels = None
     if args.labels:

@@ -15,17 +15,15 @@ Prints a Markdown table (label, accuracy or IoU, cosine, SQNR, ms, ratio) and wr
 """
 import argparse
 import json
-import math
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_ort import cosine, graph_inputs, jnum, load_samples, log, make_session, sqnr_db  # noqa: E402
+from bench_ort import cosine, graph_inputs, interleaved_times, jnum, load_samples, make_session, sqnr_db  # noqa: E402
 
 
 def main():
@@ -49,17 +47,7 @@ def main():
     for s in samples:
         for name, _ in models:
             outputs[name].append(sessions[name].run(None, s)[0])
-    times = {name: [] for name, _ in models}
-    order = [name for name, _ in models]
-    k = 0
-    for _ in range(args.rounds):
-        for s in samples:
-            rot = order[k % len(order):] + order[:k % len(order)]
-            k += 1
-            for name in rot:
-                t0 = time.perf_counter()
-                sessions[name].run(None, s)
-                times[name].append((time.perf_counter() - t0) * 1e3)
+    times = interleaved_times(sessions, [name for name, _ in models], samples, args.rounds)
     labels = None
     if args.labels:
         labels = np.array([int(x) for x in Path(args.labels).read_text().split()][:len(samples)])
@@ -75,8 +63,7 @@ def main():
         dtop = np.array([int(np.argmax(o.reshape(-1))) for o in outputs["dense"]])
         r["top1_agreement"] = round(float((top == dtop).mean()), 5)
         if labels is not None:
-            pred = np.array([int(np.argmax(o.reshape(-1))) for o in outputs[name]])
-            r["accuracy"] = round(float((pred == labels).mean()), 5)
+            r["accuracy"] = round(float((top == labels).mean()), 5)
         if args.mask_threshold is not None:
             a, b = ref > args.mask_threshold, x > args.mask_threshold
             union = int(np.sum(a | b))

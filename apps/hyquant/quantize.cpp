@@ -145,6 +145,9 @@ int run_quantize(const Opts& o) {
     HQ_CHECK(o.method.empty() || o.method == "auto" || o.method == "minmax" || o.method == "percentile" ||
                  o.method == "entropy" || o.method == "mse",
              "--method '", o.method, "': expected auto, minmax, percentile, entropy or mse");
+    HQ_CHECK(o.method != "auto" || !o.data.empty(),
+             "--method auto measures each candidate range on calibration samples: give --data (a --calib table alone "
+             "has none)");
     HQ_CHECK(!mixed || !o.data.empty(), "--precision mixed measures layer sensitivity on --data DIR; give it");
     const std::string plan_out = o.plan_out.empty() ? default_plan_path(o.out) : o.plan_out;
     // Under mpirun/srun rank 0 alone writes: its output paths are the ones that must be writable.
@@ -222,9 +225,6 @@ int run_quantize(const Opts& o) {
         table.fingerprint = fingerprint;
     }
     const bool auto_method = o.method == "auto";
-    HQ_CHECK(!auto_method || data.has_value(),
-             "--method auto measures each candidate range on calibration samples: give --data (a --calib table alone "
-             "has none)");
     calib::Method method = o.method.empty() || auto_method ? table.method : calib::parse_method(o.method);
     std::map<std::string, std::pair<float, float>> ranges, observed;
     for (const auto& [name, h] : table.tensors) {
