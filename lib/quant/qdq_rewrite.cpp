@@ -14,16 +14,6 @@ int64_t weight_channel_axis(const graph::Node& n, const Tensor& w) {
 
 namespace {
 
-// Whether a node input or graph output of `g` reads `name`.
-bool read_elsewhere(const graph::Graph& g, const std::string& name) {
-    for (const auto& n : g.nodes)
-        for (const auto& in : n.inputs)
-            if (in == name) return true;
-    for (const auto& o : g.outputs)
-        if (o.name == name) return true;
-    return false;
-}
-
 graph::Attribute int_attr(int64_t v) {
     graph::Attribute a;
     a.kind = graph::Attribute::Kind::Int;
@@ -123,9 +113,6 @@ QdqReport rewrite_qdq(graph::Model& m, const Plan& plan, const std::map<std::str
     std::set<std::string> weighted;
     for (const auto& pn : pl.nodes)
         if (pn.role == "weighted") weighted.insert(pn.node);
-    bool has_subgraphs = false;  // their nodes may read outer-scope weights by name
-    for (const auto& n : g.nodes)
-        for (const auto& [k, a] : n.attrs) has_subgraphs |= a.g != nullptr || !a.graphs.empty();
     const size_t original = g.nodes.size();
     g.nodes.reserve(original * 6 + 16 + pl.pairs.size() * 2);  // no reallocation under `n`
     for (size_t ni = 0; ni < original; ++ni) {
@@ -181,9 +168,6 @@ QdqReport rewrite_qdq(graph::Model& m, const Plan& plan, const std::map<std::str
         graph::Node& node = g.nodes[ni];  // g.nodes may have grown
         node.inputs[wi] = w_dq;
         if (!bias_dq.empty()) node.inputs[2] = bias_dq;
-        // Release the FP32 weight as its INT8 version is made (issue #15: memory at model scale), unless something
-        // else still reads it (`w` keeps it alive to the end of this layer).
-        if (!has_subgraphs && !read_elsewhere(g, wname)) g.initializers.erase(wname);
         ql.weight_scales = wscales;
         ql.weight_axis = per_channel ? axis : -1;
         rw.report.layers.push_back(ql);
