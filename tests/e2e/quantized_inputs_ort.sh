@@ -130,9 +130,9 @@ PY
 # and two MatMuls sharing an input, and the real bundled PP-OCR classifier, each quantized by ORT itself
 # (scripts/real_models.py ort-quantize: quantize_static QOperator uint8; quantize_dynamic; and the dynamic model as
 # ORT's extended optimizer fuses it into DynamicQuantizeMatMul / MatMulIntegerToFloat). hyquant infer vs ORT:
-# the float models' outputs (dynamic) within cosine 0.99999, the QOperator ones within cosine 0.9999: ORT's
-# requantizing kernels round each intermediate tensor, and where hyquant's float arithmetic lands on the other side
-# of a rounding boundary one step propagates (the figures are printed).
+# cosine >= 0.9999 for the QOperator models (ORT's requantizing kernels round every intermediate tensor; a value on
+# the other side of a rounding boundary would propagate; measured: identical outputs) and >= 0.99999 for the dynamic
+# ones (0.9999 for the classifier's: see below). The figures are printed.
 realm() { "$py" -W ignore "$src/scripts/real_models.py" "$@"; }
 "$py" - "$t" <<'PY'
 import sys
@@ -183,7 +183,10 @@ for m in zoo cls; do
         "$hq" inspect "$t/${m}_$k.onnx" > "$t/${m}_$k.inspect"
         grep -q "^quantized " "$t/${m}_$k.inspect"
         "$hq" infer "$t/${m}_$k.onnx" --data "$t/${m}_data" -o "$t/out_${m}_$k" -q
-        min=0.99999; [ $k = qop ] && min=0.9999
+        # dynamic models of the deep classifier: 0.9999. The integer kernels agree exactly, but ORT sums float
+        # GlobalAveragePool in another order (1-ulp differences), and DynamicQuantizeLinear's range and rounding
+        # turn such a difference into a changed scale and flipped quantized values downstream.
+        min=0.99999; { [ $k = qop ] || [ $m = cls ]; } && min=0.9999
         realm compare "$t/${m}_$k.onnx" "$t/${m}_data" "$t/out_${m}_$k" --min-cos $min
         rc=0
         "$hq" quantize "$t/${m}_$k.onnx" -o "$t/re.onnx" --data "$t/${m}_data" -q > /dev/null 2> "$t/re.err" || rc=$?

@@ -108,9 +108,9 @@ void k_unique(KernelContext& c) {
         c.set(0, staged ? from_f32(y, x0.dtype()) : y);
     });
     const int64_t u = (int64_t)first.size();
-    c.set(1, Tensor::from_i64({u}, first));
-    c.set(2, Tensor::from_i64({n}, inverse));
-    c.set(3, Tensor::from_i64({u}, counts));
+    if (c.wants_output(1)) c.set(1, Tensor::from_i64({u}, first));
+    if (c.wants_output(2)) c.set(2, Tensor::from_i64({n}, inverse));
+    if (c.wants_output(3)) c.set(3, Tensor::from_i64({u}, counts));
 }
 
 void k_compress(KernelContext& c) {
