@@ -22,6 +22,7 @@
 #include "graph/upgrade_opset.h"
 #include "onnx_io/onnx_io.h"
 #include "quant/accuracy_helpers.h"
+#include "quant/fp16_model.h"
 #include "quant/fp16_rewrite.h"
 #include "quant/placement.h"
 #include "quant/qdq_ops.h"
@@ -167,6 +168,14 @@ int run_quantize(const Opts& o) {
                 "); quantize the float model it came from");
     const int64_t opset_in = m.opset("");
     report::QuantizeSummary summary;
+    // An FP16 model is calibrated and rewritten as float32 (its FP16 weights upcast, exactly); the written model
+    // gets its float16 inputs/outputs back (Casts at the borders).
+    const quant::Fp16Model fp16_in = quant::upcast_fp16(m);
+    if (fp16_in.any())
+        summary.notes.push_back("float16 model: " + std::to_string(fp16_in.weights) +
+                                " float16 weights upcast to float32 for calibration and the rewrite; " +
+                                std::to_string(fp16_in.inputs.size() + fp16_in.outputs.size()) +
+                                " float16 inputs/outputs kept (Cast at each)");
     std::vector<std::string> equalized;
     if (o.equalize || (!o.plan_in.empty() && quant::Plan::from_json(read_file(o.plan_in), o.plan_in).equalization)) {
         HQ_CHECK(o.calib.empty(), "--equalize changes activation ranges: calibrate with --data, not a --calib table");
@@ -435,6 +444,7 @@ int run_quantize(const Opts& o) {
         summary.guard_sqnr_db = o.guard_sqnr;
     }
     m = calib::build_candidate(m, plan, ranges, observed, qopt, whole_fp16, o.exclude, &summary.fp16_kept_fp32, &summary.qdq);
+    quant::restore_fp16_io(m, fp16_in);
 
     // Provenance in the model.
     m.producer_name = "hyquant";

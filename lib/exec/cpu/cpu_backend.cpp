@@ -20,6 +20,10 @@ const KernelRegistry& registry() {
         register_shape_ops(r);
         register_gather_scatter(r);
         register_recurrent(r);
+        register_detection(r);
+        register_sampling(r);
+        register_qlinear_ms(r);
+        register_select(r);
         register_contrib(r);
         return r;
     }();

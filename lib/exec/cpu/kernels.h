@@ -17,6 +17,11 @@ void register_resize(KernelRegistry& r);       // resize.cpp: Resize, Upsample
 void register_shape_ops(KernelRegistry& r);    // shape_ops.cpp: Reshape, Transpose, Concat, Slice, Pad, Trilu...
 void register_gather_scatter(KernelRegistry& r);  // gather_scatter.cpp: Gather*, Scatter*, NonZero, OneHot
 void register_recurrent(KernelRegistry& r);    // recurrent.cpp: RNN, GRU, LSTM
+void register_detection(KernelRegistry& r);    // detection.cpp: NonMaxSuppression, RoiAlign
+void register_sampling(KernelRegistry& r);     // sampling.cpp: GridSample, Col2Im
+void register_qlinear_ms(KernelRegistry& r);   // qlinear_ms.cpp: com.microsoft QLinearAdd/Mul/Sigmoid/..., QGemm,
+                                               // MatMulIntegerToFloat, DynamicQuantizeMatMul
+void register_select(KernelRegistry& r);       // select.cpp: Unique, Compress
 void register_contrib(KernelRegistry& r);      // contrib.cpp: com.microsoft Gelu, FastGelu, BiasGelu, QuickGelu,
                                                // SkipLayerNormalization (FusedMatMul: gemm.cpp)
 
