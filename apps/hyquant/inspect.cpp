@@ -10,6 +10,7 @@
 #include "apps/hyquant/commands.h"
 #include "core/error.h"
 #include "exec/cpu/cpu_backend.h"
+#include "exec/subgraph.h"
 
 namespace hq::app {
 
@@ -234,6 +235,8 @@ json ops_json() {
         e["until"] = d->until == INT_MAX ? json(nullptr) : json(d->until);
         a.push_back(e);
     }
+    for (const auto& [op, since] : exec::control_flow_ops())  // run by the executor on any backend
+        a.push_back(json{{"op_type", op}, {"domain", "ai.onnx"}, {"since", since}, {"until", nullptr}});
     return a;
 }
 
