@@ -247,8 +247,18 @@ void topo_sort(Graph& g, const std::set<std::string>& outer) {
         std::set<std::string> seen;
         for (const auto& in : reads[i]) {
             if (in.empty() || available.count(in) || !seen.insert(in).second) continue;
-            HQ_CHECK(prod.count(in), g.nodes[i].label(), ": input '", in,
-                     "' is not a graph input, an initializer or any node's output");
+            if (!prod.count(in)) {
+                // An outer-scope read of one of its subgraphs: name the subgraph.
+                std::string where;
+                for (const auto& [a, sg] : subgraphs(g.nodes[i])) {
+                    std::set<std::string> f;
+                    free_names(*sg, f);
+                    if (where.empty() && f.count(in)) where = " " + a;
+                }
+                HQ_FAIL(g.nodes[i].label(), where, ": input '", in,
+                        "' is not a graph input, an initializer or any node's output",
+                        where.empty() ? "" : " of an enclosing scope");
+            }
             ++missing[i];
             waiting[in].push_back(i);
         }

@@ -84,8 +84,11 @@ struct MutableWalker {
                 Graph& sg = *sgp;
                 const std::string here = (where.empty() ? "" : where + " > ") + n.label() + " " + a;
                 Imports im = imports_for(sg, scopes);
+                // Every name of the model but those the subgraph defines itself (topo_sort takes outer_names as
+                // available; unique_name sees the subgraph's own names anyway).
                 std::set<std::string> names;
                 all_names(m.graph, names);
+                for (const auto& d : defined_names(sg)) names.erase(d);
                 Model view;
                 view.ir_version = m.ir_version;
                 view.opsets = m.opsets;

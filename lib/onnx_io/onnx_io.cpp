@@ -168,13 +168,20 @@ graph::Model model_from_parsed(onnx::ModelProto& p, const std::string& dir, cons
              ": not an ONNX model (no graph or no opset import)");
     std::set<std::string> function_domains;
     for (const auto& f : p.functions()) function_domains.insert(f.domain());
-    for (const auto& o : p.opset_import())
-        HQ_CHECK(known_domain(o.domain()) || function_domains.count(o.domain()), label, ": unknown operator domain '",
-                 o.domain(), "' in opset imports");
     // Tensors are converted (and external data resolved safely) before the checker sees the model.
     graph::Model m = detail::model_from_proto(p, ExternalDataRoot{dir, label}, release_raw ? &p : nullptr);
     m.source_path = label;
     check_domains(m.graph, m, label, function_domains);
+    // An unknown domain that no node uses (ONNX Runtime's internal ones, com.ms.internal.nhwc, which some exports
+    // import for nothing) is dropped; one a node uses is check_domains' error above.
+    for (auto it = m.opsets.begin(); it != m.opsets.end();) {
+        if (known_domain(it->first) || function_domains.count(it->first)) {
+            ++it;
+            continue;
+        }
+        spdlog::debug("{}: unused opset import '{}' dropped", label, it->first);
+        it = m.opsets.erase(it);
+    }
     graph::check_structure(m.graph, label);
     // Exporters do not always write nodes in order (ONNX Runtime sorts them too); a cycle is an error naming a node.
     std::vector<std::string> order;

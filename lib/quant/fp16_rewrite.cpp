@@ -1,5 +1,6 @@
 #include "quant/fp16_rewrite.h"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 
@@ -91,7 +92,12 @@ std::map<std::string, DType> value_types(const graph::Graph& g) {
                 d = type_of(n.input(1));
             else if (op == "Where")
                 d = type_of(n.input(1));
-            else
+            else if (graph::has_subgraphs(n)) {
+                // If: the branch's declared output; Loop: body output k + 1 (after cond); Scan: body output k.
+                const auto sgs = graph::subgraphs(n);
+                const size_t idx = op == "Loop" ? k + 1 : k;
+                if (!sgs.empty() && idx < sgs[0].second->outputs.size()) d = sgs[0].second->outputs[idx].dtype;
+            } else
                 for (const auto& in : n.inputs)  // T-following ops: the first known input type
                     if (!in.empty() && (d = type_of(in)) != DType::Undefined) break;
             t[o] = d;
@@ -217,6 +223,18 @@ Fp16Report rewrite_graph(graph::Model& m, const std::set<std::string>& nodes,
                 half_values.insert(n.outputs[k]);
     }
     const auto consumers = g.consumers();
+    // Read by a node's subgraph (an If branch reading it from this scope): a float32 reader (the branch
+    // declares what it reads as it was).
+    auto read_in_subgraph = [&](const std::string& v) {
+        auto it = consumers.find(v);
+        if (it == consumers.end()) return false;
+        for (size_t c : it->second) {
+            if (!graph::has_subgraphs(g.nodes[c])) continue;
+            const auto imp = graph::implicit_inputs(g.nodes[c]);
+            if (std::binary_search(imp.begin(), imp.end(), v)) return true;
+        }
+        return false;
+    };
     auto uses = [&](const std::string& v) {
         std::vector<std::pair<size_t, size_t>> r;  // (node, input index)
         auto it = consumers.find(v);
@@ -265,7 +283,8 @@ Fp16Report rewrite_graph(graph::Model& m, const std::set<std::string>& nodes,
         }
     for (const std::string& v : entering) {
         auto u = uses(v);
-        const bool only_t = std::all_of(u.begin(), u.end(), [&](auto& p) { return t_use(p.first, p.second); });
+        const bool only_t = std::all_of(u.begin(), u.end(), [&](auto& p) { return t_use(p.first, p.second); }) &&
+                            !read_in_subgraph(v);
         auto init = g.initializers.find(v);
         std::string hv;
         if (init != g.initializers.end()) {
@@ -299,7 +318,7 @@ Fp16Report rewrite_graph(graph::Model& m, const std::set<std::string>& nodes,
     // 4. float16 values leaving the region (float32 readers, graph outputs).
     for (const std::string& v : half_values) {
         auto u = uses(v);
-        bool need_f32 = keep_io_types && g.is_graph_output(v);
+        bool need_f32 = (keep_io_types && g.is_graph_output(v)) || read_in_subgraph(v);
         for (auto [c, k] : u)
             if (!t_use(c, k) && !any_type_input(g.nodes[c].op_type, k)) need_f32 = true;
         if (!need_f32) {

@@ -14,6 +14,7 @@
 #include "graph/scoped_view.h"
 #include "quant/fp16_rewrite.h"
 #include "quant/plan.h"
+#include "quant/qdq_ops.h"
 #include "quant/qdq_rewrite.h"
 #include "tests/unit/builder.h"
 
@@ -225,28 +226,36 @@ TEST_CASE("topo_sort and check_structure resolve outer-scope reads", "[subgraph]
     CHECK_NOTHROW(graph::check_structure(m.graph, "m"));
     // A branch reading a value nobody defines is an error naming the branch and the node.
     m.graph.nodes[1].attrs["then_branch"].g->nodes[0].inputs = {"nowhere", "w"};
-    CHECK_THROWS_WITH(graph::topo_sort(m.graph), Catch::Contains("then_branch") && Catch::Contains("nowhere"));
+    CHECK_THROWS_WITH(graph::topo_sort(m.graph), Catch::Contains("If 'if0' then_branch") && Catch::Contains("nowhere"));
 }
 
 TEST_CASE("passes see into subgraphs: dead code, constant folding, constants lifted", "[subgraph][graph]") {
     auto m = if_model();
     auto* then_g = m.graph.nodes[0].attrs["then_branch"].g.get();
-    // w2 = w * w folds inside the branch (outer initializer); an unused branch node goes; the outer w and x stay.
+    // nx = Neg(x) in the main graph is read only inside the branch (not dead); w2 = w * w folds inside the branch
+    // (w: outer initializer); a branch node nothing reads goes; a Constant in the branch becomes its initializer.
+    m.graph.nodes.push_back(node("Neg", {"x"}, {"nx"}, "neg_x"));
     then_g->nodes.push_back(node("Mul", {"w", "w"}, {"w2"}, "then_sq"));
-    then_g->nodes.push_back(node("Neg", {"x"}, {"dead"}, "then_dead"));
-    then_g->nodes[0].inputs = {"x", "w2"};
+    then_g->nodes.push_back(node("Constant", {}, {"one"}, "then_one", {{"value", attr_t(f32({}, {1}))}}));
+    then_g->nodes.push_back(node("Add", {"nx", "one"}, {"dead"}, "then_dead"));
+    then_g->nodes[0].inputs = {"nx", "w2"};
     graph::topo_sort(m.graph);
+    REQUIRE(m.graph.nodes[0].name == "neg_x");
     graph::PassContext ctx;
     ctx.evaluate = [](const graph::Node& n, const std::vector<Tensor>& in, int64_t op) {
         return exec::cpu::evaluate_node(n, in, op);
     };
+    graph::lift_constants(m);
     graph::run_pipeline(m, ctx);
-    REQUIRE(m.graph.initializers.count("w"));  // read only inside the branch: not dead
-    then_g = m.graph.nodes[0].attrs["then_branch"].g.get();
-    CHECK(then_g->nodes.size() == 1);
+    REQUIRE(m.graph.nodes.size() == 2);  // Neg and If
+    then_g = m.graph.nodes[1].attrs["then_branch"].g.get();
+    REQUIRE(then_g->nodes.size() == 1);
+    CHECK(then_g->nodes[0].name == "then_mul");
     CHECK(then_g->is_initializer("w2"));
+    CHECK(!then_g->is_initializer("one"));  // lifted, then unread: removed
+    CHECK(!m.graph.is_initializer("w"));    // its only reader was folded
     auto y = run_model(m, {{"c", bools({}, {true})}, {"x", f32({2}, {1, 2})}}).at("y");
-    CHECK(vals(y) == std::vector<float>{100, 20000});
+    CHECK(vals(y) == std::vector<float>{-100, -20000});
 }
 
 TEST_CASE("the QDQ and FP16 rewrites work inside an If branch (outer-scope weights)", "[subgraph][quant]") {
@@ -268,6 +277,13 @@ TEST_CASE("the QDQ and FP16 rewrites work inside an If branch (outer-scope weigh
     auto ref_t = run_model(m, {{"c", bools({}, {true})}, {"x", x}}).at("y");
     auto ref_e = run_model(m, {{"c", bools({}, {false})}, {"x", x}}).at("y");
 
+    // Calibration covers values that exist only inside a branch (histograms for what a layer there quantizes).
+    const auto rt = quant::range_targets(m);
+    CHECK(rt.count("mm"));
+    CHECK(rt.count("e_out"));
+    CHECK(!rt.count("W"));
+    CHECK(!rt.count("W2"));
+    CHECK(quant::calibration_targets(m).count("mm"));
     auto plan = quant::initial_plan(m, quant::Precision::Int8, {});
     REQUIRE(plan.layers.size() == 2);
     CHECK(plan.find("then_matmul"));
@@ -287,7 +303,8 @@ TEST_CASE("the QDQ and FP16 rewrites work inside an If branch (outer-scope weigh
         }
         CHECK(qn == 1);   // x, an outer activation, quantized inside the branch
         CHECK(dqn == 2);  // x and the weight
-        for (const auto& [k, t] : g.initializers) CHECK(!(t.dtype() == DType::F32 && t.shape() == Shape{4, 3}));
+        for (const auto& n : g.nodes)
+            if (n.op_type == "MatMul") CHECK(n.inputs[1].find("_dequantized") != std::string::npos);
     }
     CHECK(q.graph.is_initializer("W"));  // the outer float weight stays for any other reader
     graph::check_structure(q.graph, "q");
