@@ -23,11 +23,13 @@ graph::Model build_candidate(const graph::Model& prepared, const quant::Plan& pl
         std::set<std::string> excluded;
         for (const auto& l : plan.layers)
             if (l.precision != quant::Precision::Fp16) excluded.insert(l.node);
-        for (const auto& n : m.graph.nodes) {
-            bool ex = excluded.count(n.name) != 0;
-            for (const auto& e : exclude) ex |= e == n.name || e == n.op_type;
-            if (!ex) fp16_nodes.insert(n.name);
-        }
+        graph::for_each_graph(m.graph, [&](const graph::Graph& g, int) {  // inside subgraphs too
+            for (const auto& n : g.nodes) {
+                bool ex = excluded.count(n.name) != 0;
+                for (const auto& e : exclude) ex |= e == n.name || e == n.op_type;
+                if (!ex) fp16_nodes.insert(n.name);
+            }
+        });
     } else {
         for (const auto& l : plan.layers)
             if (l.precision == quant::Precision::Fp16) fp16_nodes.insert(l.node);

@@ -10,6 +10,8 @@
 #include "apps/hyquant/commands.h"
 #include "core/error.h"
 #include "exec/cpu/cpu_backend.h"
+#include "exec/subgraph.h"
+#include "graph/scoped_view.h"
 
 namespace hq::app {
 
@@ -77,35 +79,49 @@ json inspect_json(const graph::Model& m, const std::string& path) {
     for (const auto& i : g.inputs) j["inputs"].push_back(value_json(i));
     j["outputs"] = json::array();
     for (const auto& o : g.outputs) j["outputs"].push_back(value_json(o));
+    // Nodes, parameters and layers of every graph: If branches and Loop/Scan bodies count too.
     std::map<std::string, int64_t> counts;
-    for (const auto& n : g.nodes) counts[(n.domain.empty() ? "" : n.domain + ".") + n.op_type]++;
-    j["nodes"] = g.nodes.size();
-    j["op_counts"] = counts;
-    int64_t params = 0;
+    int64_t nodes = 0, sub_nodes = 0, subgraphs = 0, params = 0;
     std::map<std::string, int64_t> bytes;
-    for (const auto& [k, t] : g.initializers) {
-        params += t.numel();
-        bytes[dtype_name(t.dtype())] += (int64_t)t.nbytes();
-    }
+    graph::for_each_graph(g, [&](const graph::Graph& sg, int depth) {
+        for (const auto& n : sg.nodes) counts[(n.domain.empty() ? "" : n.domain + ".") + n.op_type]++;
+        nodes += (int64_t)sg.nodes.size();
+        if (depth > 0) {
+            sub_nodes += (int64_t)sg.nodes.size();
+            ++subgraphs;
+        }
+        for (const auto& [k, t] : sg.initializers) {
+            params += t.numel();
+            bytes[dtype_name(t.dtype())] += (int64_t)t.nbytes();
+        }
+    });
+    j["nodes"] = nodes;
+    j["subgraphs"] = subgraphs;
+    j["subgraph_nodes"] = sub_nodes;
+    j["op_counts"] = counts;
     j["parameters"] = params;
     j["bytes_by_dtype"] = bytes;
     json layers = json::array();
     int64_t total = 0;
     bool all_known = true;
     static const std::set<std::string> quantizable = {"Conv", "ConvTranspose", "Gemm", "MatMul"};
-    for (const auto& n : g.nodes) {
-        if (!n.domain.empty() || !quantizable.count(n.op_type)) continue;
-        json l{{"name", n.name}, {"op_type", n.op_type}};
-        auto wit = g.initializers.find(n.input(1));
-        l["weight"] = wit == g.initializers.end() ? json(nullptr) : json(n.input(1));
-        l["weight_shape"] = wit == g.initializers.end() ? json(nullptr) : json(wit->second.shape());
-        if (n.op_type == "Conv" || n.op_type == "ConvTranspose") l["group"] = n.attr_int("group", 1);
-        auto macs = layer_macs(m, n);
-        l["macs"] = macs ? json(*macs) : json(nullptr);
-        if (macs) total += *macs;
-        else all_known = false;
-        layers.push_back(l);
-    }
+    graph::for_each_graph_view(m, [&](const graph::Model& v, const std::string& where) {
+        const auto& vg = v.graph;  // a subgraph sees the outer constants it reads
+        for (const auto& n : vg.nodes) {
+            if (!n.domain.empty() || !quantizable.count(n.op_type)) continue;
+            json l{{"name", n.name}, {"op_type", n.op_type}};
+            if (!where.empty()) l["subgraph"] = where;
+            auto wit = vg.initializers.find(n.input(1));
+            l["weight"] = wit == vg.initializers.end() ? json(nullptr) : json(n.input(1));
+            l["weight_shape"] = wit == vg.initializers.end() ? json(nullptr) : json(wit->second.shape());
+            if (n.op_type == "Conv" || n.op_type == "ConvTranspose") l["group"] = n.attr_int("group", 1);
+            auto macs = layer_macs(v, n);
+            l["macs"] = macs ? json(*macs) : json(nullptr);
+            if (macs) total += *macs;
+            else all_known = false;
+            layers.push_back(l);
+        }
+    });
     j["quantizable_layers"] = layers;
     j["macs_total"] = all_known ? json(total) : json(nullptr);
 
@@ -219,6 +235,9 @@ void print_table(const json& j, bool verbose) {
     }
     std::map<std::string, int64_t> layer_ops;
     for (const auto& l : j["quantizable_layers"]) layer_ops[l["op_type"].get<std::string>()]++;
+    if (j["subgraphs"].get<int64_t>() > 0)
+        std::printf("subgraphs    %lld (If branches, Loop/Scan bodies) holding %lld of the nodes below\n",
+                    (long long)j["subgraphs"].get<int64_t>(), (long long)j["subgraph_nodes"].get<int64_t>());
     std::printf("summary      %lld nodes (%s), %s parameters (%s)\n", (long long)j["nodes"].get<int64_t>(),
                 top_counts(j["op_counts"].get<std::map<std::string, int64_t>>(), 4).c_str(),
                 human_count(j["parameters"].get<int64_t>()).c_str(), bytes.empty() ? "none" : bytes.c_str());
@@ -234,6 +253,8 @@ json ops_json() {
         e["until"] = d->until == INT_MAX ? json(nullptr) : json(d->until);
         a.push_back(e);
     }
+    for (const auto& [op, since] : exec::control_flow_ops())  // run by the executor on any backend
+        a.push_back(json{{"op_type", op}, {"domain", "ai.onnx"}, {"since", since}, {"until", nullptr}});
     return a;
 }
 

@@ -19,6 +19,7 @@
 #include "dist/dist.h"
 #include "exec/cpu/cpu_backend.h"
 #include "graph/passes.h"
+#include "graph/scoped_view.h"
 #include "graph/upgrade_opset.h"
 #include "onnx_io/onnx_io.h"
 #include "quant/accuracy_helpers.h"
@@ -249,10 +250,8 @@ int run_quantize(const Opts& o) {
     quant::Plan plan;
     if (!o.plan_in.empty()) {
         plan = quant::Plan::from_json(read_file(o.plan_in), o.plan_in);
-        std::set<std::string> names;
-        for (const auto& n : m.graph.nodes) names.insert(n.name);
-        for (const auto& l : plan.layers)
-            HQ_CHECK(names.count(l.node), o.plan_in, ": node '", l.node, "' is not in the model");
+        for (const auto& l : plan.layers)  // a layer may lie inside a subgraph
+            HQ_CHECK(graph::find_node_anywhere(m, l.node), o.plan_in, ": node '", l.node, "' is not in the model");
         HQ_CHECK(o.target.empty() || plan.target.empty() || plan.target == o.target, o.plan_in, ": plan is for target '",
                  plan.target, "', not --target ", o.target);
         if (plan.target.empty()) plan.target = o.target.empty() ? quant::default_target().name : o.target;
@@ -282,6 +281,10 @@ int run_quantize(const Opts& o) {
                  }(),
                  o.plan_in.empty() ? "" : " from the plan");
     plan.model_fingerprint = fingerprint;
+    if (o.plan_in.empty() && !ranges.empty()) {
+        if (int n = quant::keep_uncalibrated_fp32(m, plan, ranges))
+            spdlog::warn("{} layers kept in FP32: the calibration data never reached them (reasons in the plan)", n);
+    }
     quant::QdqOptions qopt;
     qopt.int8_activations = plan.activation_type == "int8";
     qopt.per_channel = plan.per_channel;

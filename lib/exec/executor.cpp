@@ -1,13 +1,14 @@
 #include "exec/executor.h"
 
 #include "core/error.h"
+#include "exec/subgraph.h"
 
 namespace hq::exec {
 
 Executor::Executor(const graph::Model& model, const Backend& backend) : model_(model), backend_(backend) {
     const auto& g = model_.graph;
     for (const auto& n : g.nodes) {
-        std::string why = backend_.supports(n, model_.opset(n.domain));
+        std::string why = check_node(n, model_, backend_);
         HQ_CHECK(why.empty(), model_.source_path.empty() ? "" : model_.source_path + ": ", n.label(), ": ", why);
     }
     // Values whose last reader is node i are released right after it runs.
@@ -15,7 +16,8 @@ Executor::Executor(const graph::Model& model, const Backend& backend) : model_(m
     for (size_t i = 0; i < g.nodes.size(); ++i) {
         for (const auto& in : g.nodes[i].inputs)
             if (!in.empty()) last[in] = i;
-        for (const auto& [k, a] : g.nodes[i].attrs) HQ_CHECK(!a.g && a.graphs.empty(), g.nodes[i].label(), ": subgraphs are not supported");
+        if (graph::has_subgraphs(g.nodes[i]))  // outer-scope values its subgraphs read
+            for (const auto& v : graph::implicit_inputs(g.nodes[i])) last[v] = i;
     }
     release_after_.assign(g.nodes.size(), {});
     for (const auto& [v, i] : last)
@@ -69,7 +71,8 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
             HQ_ASSERT(t, n.label(), ": input '", in, "' not computed");
             ctx.inputs.push_back(t);
         }
-        backend_.run(ctx);
+        if (is_control_flow(n)) run_control_flow(ctx, model_, backend_, lookup, observer);
+        else backend_.run(ctx);
         for (size_t k = 0; k < n.outputs.size(); ++k) {
             if (n.outputs[k].empty()) continue;
             HQ_ASSERT(!ctx.outputs[k].empty(), n.label(), ": output ", k, " not produced");

@@ -25,8 +25,8 @@ int64_t out_channels_of(const Node& n, const Tensor& w) {
 
 }  // namespace
 
-bool fold_batchnorm(Model& m) {
-    Graph& g = m.graph;
+// One graph; `names` (the model's graph) makes new names unique across every scope.
+static bool fold_batchnorm_in(Graph& g, const Graph& names) {
     bool changed = false;
     auto cons = g.consumers();
     auto prod = g.producers();
@@ -94,9 +94,9 @@ bool fold_batchnorm(Model& m) {
             float b0 = bias ? bias->data<float>()[bias->numel() == 1 ? 0 : c] * gemm_beta : 0.0f;
             pb[c] = b0 * s[c] + shift[c];
         }
-        std::string wname = g.unique_name(layer.input(1) + "_bnfold");
+        std::string wname = names.unique_name(layer.input(1) + "_bnfold");
         g.initializers[wname] = nw;
-        std::string bname = g.unique_name((layer.input(2).empty() ? layer.name + "_bias" : layer.input(2)) + "_bnfold");
+        std::string bname = names.unique_name((layer.input(2).empty() ? layer.name + "_bias" : layer.input(2)) + "_bnfold");
         g.initializers[bname] = nb;
         layer.inputs.resize(3);
         layer.inputs[1] = wname;
@@ -118,8 +118,15 @@ bool fold_batchnorm(Model& m) {
         for (size_t i = 0; i < g.nodes.size(); ++i)
             if (!removed.count(i)) kept.push_back(std::move(g.nodes[i]));
         g.nodes = std::move(kept);
-        eliminate_dead_code(m);
     }
+    return changed;
+}
+
+bool fold_batchnorm(Model& m) {
+    // Per graph, with the weights of that graph (a subgraph's layer with outer-scope weights is left alone).
+    bool changed = false;
+    for_each_graph(m.graph, [&](Graph& g, int) { changed |= fold_batchnorm_in(g, m.graph); });
+    if (changed) eliminate_dead_code(m);
     return changed;
 }
 

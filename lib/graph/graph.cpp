@@ -27,6 +27,22 @@ std::string ValueInfo::shape_str() const {
     return r + "]";
 }
 
+Attribute::Attribute(const Attribute& o)
+    : kind(o.kind), f(o.f), i(o.i), s(o.s), t(o.t), floats(o.floats), ints(o.ints), strings(o.strings),
+      tensors(o.tensors) {
+    if (o.g) g = std::make_shared<Graph>(*o.g);
+    graphs.reserve(o.graphs.size());
+    for (const auto& x : o.graphs) graphs.push_back(x ? std::make_shared<Graph>(*x) : nullptr);
+}
+
+Attribute& Attribute::operator=(const Attribute& o) {
+    if (this != &o) {
+        Attribute c(o);
+        *this = std::move(c);
+    }
+    return *this;
+}
+
 static const Attribute* find_attr(const Node& n, const std::string& a, Attribute::Kind k) {
     auto it = n.attrs.find(a);
     if (it == n.attrs.end()) return nullptr;
@@ -91,9 +107,13 @@ std::map<std::string, size_t> Graph::producers() const {
 
 std::map<std::string, std::vector<size_t>> Graph::consumers() const {
     std::map<std::string, std::vector<size_t>> m;
-    for (size_t i = 0; i < nodes.size(); ++i)
+    for (size_t i = 0; i < nodes.size(); ++i) {
         for (const auto& in : nodes[i].inputs)
             if (!in.empty() && (m[in].empty() || m[in].back() != i)) m[in].push_back(i);
+        if (has_subgraphs(nodes[i]))
+            for (const auto& in : implicit_inputs(nodes[i]))
+                if (m[in].empty() || m[in].back() != i) m[in].push_back(i);
+    }
     return m;
 }
 
@@ -103,20 +123,94 @@ bool Graph::is_graph_output(const std::string& v) const {
     return false;
 }
 
-std::string Graph::unique_name(const std::string& base) const {
-    std::set<std::string> used;
-    for (const auto& n : nodes) {
+static void collect_names(const Graph& g, std::set<std::string>& used) {
+    for (const auto& n : g.nodes) {
         used.insert(n.name);
         for (const auto& x : n.outputs) used.insert(x);
         for (const auto& x : n.inputs) used.insert(x);
+        for (const auto& [a, sg] : subgraphs(n)) collect_names(*sg, used);
     }
-    for (const auto& i : inputs) used.insert(i.name);
-    for (const auto& [k, v] : initializers) used.insert(k);
+    for (const auto& i : g.inputs) used.insert(i.name);
+    for (const auto& o : g.outputs) used.insert(o.name);
+    for (const auto& [k, v] : g.initializers) used.insert(k);
+}
+
+std::string Graph::unique_name(const std::string& base) const {
+    std::set<std::string> used = outer_names;
+    collect_names(*this, used);
     if (!used.count(base)) return base;
     for (int i = 1;; ++i) {
         std::string c = base + "_" + std::to_string(i);
         if (!used.count(c)) return c;
     }
+}
+
+std::vector<std::pair<std::string, const Graph*>> subgraphs(const Node& n) {
+    std::vector<std::pair<std::string, const Graph*>> r;
+    for (const auto& [k, a] : n.attrs) {
+        if (a.g) r.emplace_back(k, a.g.get());
+        for (const auto& sg : a.graphs)
+            if (sg) r.emplace_back(k, sg.get());
+    }
+    return r;
+}
+
+std::vector<std::pair<std::string, Graph*>> subgraphs(Node& n) {
+    std::vector<std::pair<std::string, Graph*>> r;
+    for (auto& [k, a] : n.attrs) {
+        if (a.g) r.emplace_back(k, a.g.get());
+        for (auto& sg : a.graphs)
+            if (sg) r.emplace_back(k, sg.get());
+    }
+    return r;
+}
+
+bool has_subgraphs(const Node& n) {
+    for (const auto& [k, a] : n.attrs)
+        if (a.g || !a.graphs.empty()) return true;
+    return false;
+}
+
+std::set<std::string> defined_names(const Graph& g) {
+    std::set<std::string> d;
+    for (const auto& i : g.inputs) d.insert(i.name);
+    for (const auto& [k, t] : g.initializers) d.insert(k);
+    for (const auto& n : g.nodes)
+        for (const auto& o : n.outputs)
+            if (!o.empty()) d.insert(o);
+    return d;
+}
+
+// Names graph g reads that it does not define (its outer-scope reads).
+static void free_names(const Graph& g, std::set<std::string>& out) {
+    const std::set<std::string> def = defined_names(g);
+    auto add = [&](const std::string& v) {
+        if (!v.empty() && !def.count(v)) out.insert(v);
+    };
+    for (const auto& n : g.nodes) {
+        for (const auto& in : n.inputs) add(in);
+        if (has_subgraphs(n))
+            for (const auto& v : implicit_inputs(n)) add(v);
+    }
+    for (const auto& o : g.outputs) add(o.name);
+}
+
+std::vector<std::string> implicit_inputs(const Node& n) {
+    std::set<std::string> s;
+    for (const auto& [a, sg] : subgraphs(n)) free_names(*sg, s);
+    return {s.begin(), s.end()};
+}
+
+void for_each_graph(const Graph& g, const std::function<void(const Graph&, int)>& fn, int depth) {
+    fn(g, depth);
+    for (const auto& n : g.nodes)
+        for (const auto& [a, sg] : subgraphs(n)) for_each_graph(*sg, fn, depth + 1);
+}
+
+void for_each_graph(Graph& g, const std::function<void(Graph&, int)>& fn, int depth) {
+    fn(g, depth);
+    for (auto& n : g.nodes)
+        for (auto& [a, sg] : subgraphs(n)) for_each_graph(*sg, fn, depth + 1);
 }
 
 int64_t Model::opset(const std::string& dom) const {
@@ -133,20 +227,38 @@ void Model::set_metadata(const std::string& key, const std::string& value) {
     metadata.emplace_back(key, value);
 }
 
-void topo_sort(Graph& g) {
-    std::set<std::string> available;
+void topo_sort(Graph& g, const std::set<std::string>& outer) {
+    std::set<std::string> available = outer;
+    available.insert(g.outer_names.begin(), g.outer_names.end());  // a subgraph handed to a pass on its own
     for (const auto& i : g.inputs) available.insert(i.name);
     for (const auto& [k, v] : g.initializers) available.insert(k);
     auto prod = g.producers();
     const size_t n = g.nodes.size();
     std::vector<int> missing(n, 0);
     std::map<std::string, std::vector<size_t>> waiting;
+    // What each node reads: its inputs and what its subgraphs read from this scope or above.
+    std::vector<std::vector<std::string>> reads(n);
+    for (size_t i = 0; i < n; ++i) {
+        reads[i] = g.nodes[i].inputs;
+        if (has_subgraphs(g.nodes[i]))
+            for (const auto& v : implicit_inputs(g.nodes[i])) reads[i].push_back(v);
+    }
     for (size_t i = 0; i < n; ++i) {
         std::set<std::string> seen;
-        for (const auto& in : g.nodes[i].inputs) {
+        for (const auto& in : reads[i]) {
             if (in.empty() || available.count(in) || !seen.insert(in).second) continue;
-            HQ_CHECK(prod.count(in), g.nodes[i].label(), ": input '", in,
-                     "' is not a graph input, an initializer or any node's output");
+            if (!prod.count(in)) {
+                // An outer-scope read of one of its subgraphs: name the subgraph.
+                std::string where;
+                for (const auto& [a, sg] : subgraphs(g.nodes[i])) {
+                    std::set<std::string> f;
+                    free_names(*sg, f);
+                    if (where.empty() && f.count(in)) where = " " + a;
+                }
+                HQ_FAIL(g.nodes[i].label(), where, ": input '", in,
+                        "' is not a graph input, an initializer or any node's output",
+                        where.empty() ? "" : " of an enclosing scope");
+            }
             ++missing[i];
             waiting[in].push_back(i);
         }
@@ -180,7 +292,7 @@ void topo_sort(Graph& g) {
         for (int step = 0; visit[cur] < 0; ++step) {
             visit[cur] = step;
             size_t next = cur;
-            for (const auto& in : g.nodes[cur].inputs) {
+            for (const auto& in : reads[cur]) {
                 auto it = prod.find(in);
                 if (!in.empty() && !available.count(in) && it != prod.end() && !done[it->second]) {
                     next = it->second;
@@ -192,9 +304,24 @@ void topo_sort(Graph& g) {
         HQ_FAIL(g.nodes[cur].label(), ": the graph has a cycle through this node");
     }
     g.nodes = std::move(out);
+    // Subgraphs see every name of this graph and of the enclosing ones.
+    bool any = false;
+    for (const auto& nd : g.nodes) any |= has_subgraphs(nd);
+    if (!any) return;
+    std::set<std::string> inner = available;
+    for (const auto& [v, i] : prod) inner.insert(v);
+    for (auto& nd : g.nodes)
+        for (auto& [a, sg] : subgraphs(nd)) {
+            try {
+                topo_sort(*sg, inner);
+            } catch (const Error& e) {
+                HQ_FAIL(nd.label(), " ", a, ": ", e.what());
+            }
+        }
 }
 
-void check_structure(const Graph& g, const std::string& label) {
+void check_structure(const Graph& g, const std::string& label, const std::set<std::string>& outer) {
+    const bool sub = !outer.empty() || label.find(" > ") != std::string::npos;
     std::set<std::string> defined;  // graph inputs and initializers
     for (const auto& i : g.inputs) {
         HQ_CHECK(!i.name.empty(), label, ": a graph input has no name");
@@ -220,10 +347,20 @@ void check_structure(const Graph& g, const std::string& label) {
     for (const auto& o : g.outputs) {
         HQ_CHECK(!o.name.empty(), label, ": a graph output has no name");
         HQ_CHECK(outs.insert(o.name).second, label, ": graph output '", o.name, "' is listed twice");
-        HQ_CHECK(defined.count(o.name) || produced.count(o.name), label, ": graph output '", o.name,
-                 "' is not produced by any node, nor a graph input or an initializer");
-        HQ_CHECK(o.dtype != DType::Undefined, label, ": graph output '", o.name, "' has no element type");
+        HQ_CHECK(defined.count(o.name) || produced.count(o.name) || outer.count(o.name), label, ": graph output '",
+                 o.name, "' is not produced by any node, nor a graph input or an initializer");
+        HQ_CHECK(sub || o.dtype != DType::Undefined, label, ": graph output '", o.name, "' has no element type");
     }
+    std::set<std::string> inner;
+    for (const auto& nd : g.nodes)
+        for (const auto& [a, sg] : subgraphs(nd)) {
+            if (inner.empty()) {
+                inner = outer;
+                inner.insert(defined.begin(), defined.end());
+                for (const auto& [v, p] : produced) inner.insert(v);
+            }
+            check_structure(*sg, label + " > " + nd.label() + " " + a, inner);
+        }
 }
 
 }  // namespace hq::graph

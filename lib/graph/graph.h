@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -45,6 +47,14 @@ struct Attribute {
     std::vector<std::string> strings;
     std::vector<hq::Tensor> tensors;
     std::vector<std::shared_ptr<Graph>> graphs;
+
+    // Copies are deep for subgraphs (a copied model's branches are its own; their tensors share storage).
+    Attribute() = default;
+    Attribute(const Attribute& o);
+    Attribute& operator=(const Attribute& o);
+    Attribute(Attribute&&) noexcept = default;
+    Attribute& operator=(Attribute&&) noexcept = default;
+    ~Attribute() = default;
 };
 
 struct Node {
@@ -74,15 +84,19 @@ struct Graph {
     std::vector<ValueInfo> outputs;
     std::map<std::string, ValueInfo> value_info;     // intermediate values with known type/shape
     std::map<std::string, hq::Tensor> initializers;  // weights and constants
+    // Names enclosing scopes (and sibling subgraphs) use, set while a subgraph is handed to a pass on its own
+    // (scoped_view.h): unique_name avoids them. Empty otherwise; not written.
+    std::set<std::string> outer_names;
 
     bool is_initializer(const std::string& v) const { return initializers.count(v) != 0; }
     const ValueInfo* find_value(const std::string& v) const;  // inputs, outputs, value_info
     // For each value name, the index of the node producing it.
     std::map<std::string, size_t> producers() const;
-    // For each value name, the indices of the nodes consuming it (in node order).
+    // For each value name, the indices of the nodes consuming it (in node order): reading it as an input or
+    // inside one of their subgraphs (an outer-scope read).
     std::map<std::string, std::vector<size_t>> consumers() const;
     bool is_graph_output(const std::string& v) const;
-    // A name not used by any value or node yet, built from `base`.
+    // A name not used by any value or node yet (in this graph or any subgraph under it), built from `base`.
     std::string unique_name(const std::string& base) const;
 };
 
@@ -100,14 +114,31 @@ struct Model {
     void set_metadata(const std::string& key, const std::string& value);
 };
 
-// Reorders g.nodes topologically (stable: keeps the existing order where it is valid).
-// Throws hq::Error naming a node on a cycle or on an input that nothing produces.
-void topo_sort(Graph& g);
+// Subgraphs (If branches, Loop/Scan bodies: any graph-valued attribute) of a node, in attribute-name order,
+// with the attribute's name.
+std::vector<std::pair<std::string, const Graph*>> subgraphs(const Node& n);
+std::vector<std::pair<std::string, Graph*>> subgraphs(Node& n);
+bool has_subgraphs(const Node& n);
+// Values a node's subgraphs read from enclosing scopes (outer-scope values; nested subgraphs included), sorted.
+std::vector<std::string> implicit_inputs(const Node& n);
+// Names a graph defines itself: its inputs, initializers and node outputs (not those of nested subgraphs).
+std::set<std::string> defined_names(const Graph& g);
+// Calls fn(graph, depth) on g (depth 0) and every subgraph under it, depth first, a graph before its subgraphs.
+void for_each_graph(const Graph& g, const std::function<void(const Graph&, int)>& fn, int depth = 0);
+void for_each_graph(Graph& g, const std::function<void(Graph&, int)>& fn, int depth = 0);
+
+// Reorders g.nodes topologically (stable: keeps the existing order where it is valid), and the nodes of every
+// subgraph under it. A node depends on its inputs and on the outer-scope values its subgraphs read; `outer`
+// holds the names enclosing scopes provide (for a subgraph). Throws hq::Error naming a node on a cycle or on
+// an input that nothing produces in this graph or an enclosing one.
+void topo_sort(Graph& g, const std::set<std::string>& outer = {});
 
 // hyquant's own structural checks, run on every model whatever its IR/opset (the ONNX checker only runs where
 // Debian's libonnx knows the version): named, unique inputs and outputs; every value produced once (not also a
 // graph input or initializer); graph outputs produced and typed. Inputs that nothing produces and cycles are
 // topo_sort's checks. Throws hq::Error starting with `label`.
-void check_structure(const Graph& g, const std::string& label);
+// Subgraphs are checked the same way, with enclosing scopes' values available to them (label "... > If 'x'
+// then_branch"); their outputs may be untyped.
+void check_structure(const Graph& g, const std::string& label, const std::set<std::string>& outer = {});
 
 }  // namespace hq::graph

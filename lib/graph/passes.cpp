@@ -38,12 +38,14 @@ void run_pipeline(Model& m, const PassContext& ctx) {
     }
 }
 
-bool lift_constants(Model& m) {
-    Graph& g = m.graph;
+static bool lift_constants_in(Graph& g, bool sub) {
     bool changed = false;
     std::vector<Node> kept;
     for (auto& n : g.nodes) {
-        if (n.op_type != "Constant" || !n.domain.empty() || n.outputs.size() != 1) {
+        // In a subgraph, a Constant that is the subgraph's output stays a node (an output that is an initializer
+        // of a branch is legal ONNX, but not every runtime takes it).
+        if (n.op_type != "Constant" || !n.domain.empty() || n.outputs.size() != 1 ||
+            (sub && g.is_graph_output(n.outputs[0]))) {
             kept.push_back(std::move(n));
             continue;
         }
@@ -76,6 +78,12 @@ bool lift_constants(Model& m) {
     return changed;
 }
 
+bool lift_constants(Model& m) {
+    bool changed = false;
+    for_each_graph(m.graph, [&](Graph& g, int depth) { changed |= lift_constants_in(g, depth > 0); });
+    return changed;
+}
+
 static void collect_used(const Graph& g, std::set<std::string>& used) {
     for (const auto& n : g.nodes) {
         for (const auto& i : n.inputs) used.insert(i);
@@ -87,8 +95,9 @@ static void collect_used(const Graph& g, std::set<std::string>& used) {
     for (const auto& o : g.outputs) used.insert(o.name);
 }
 
-bool eliminate_dead_code(Model& m) {
-    Graph& g = m.graph;
+// Dead nodes, unread initializers and stale value infos of one graph (`main`: the model's graph, whose
+// outputs are the model's; a subgraph's outputs are live the same way).
+static bool eliminate_dead_code_in(Graph& g) {
     bool changed = false;
     for (bool again = true; again;) {
         again = false;
@@ -121,6 +130,14 @@ bool eliminate_dead_code(Model& m) {
     return changed;
 }
 
+bool eliminate_dead_code(Model& m) {
+    // The main graph first (a value read only inside a branch is used: collect_used looks into subgraphs), then
+    // every subgraph of what is left.
+    bool changed = false;
+    for_each_graph(m.graph, [&](Graph& g, int) { changed |= eliminate_dead_code_in(g); });
+    return changed;
+}
+
 static std::optional<Shape> known_shape(const Graph& g, const std::string& v) {
     auto it = g.initializers.find(v);
     if (it != g.initializers.end()) return it->second.shape();
@@ -128,8 +145,25 @@ static std::optional<Shape> known_shape(const Graph& g, const std::string& v) {
     return vi ? vi->static_shape() : std::nullopt;
 }
 
-bool fold_constants(Model& m, const PassContext& ctx) {
-    Graph& g = m.graph;
+// A constant visible in g: g's initializer, or (for a subgraph) one of an enclosing graph that no nearer scope
+// redefines. `scopes` lists the enclosing graphs, innermost last.
+static const Tensor* scoped_constant(const Graph& g, const std::vector<const Graph*>& scopes,
+                                     const std::vector<std::set<std::string>>& defined, const std::string& v) {
+    auto it = g.initializers.find(v);
+    if (it != g.initializers.end()) return &it->second;
+    if (scopes.empty() || defined.back().count(v)) return nullptr;  // g's own input or node output
+    for (size_t k = scopes.size(); k-- > 0;) {
+        auto jt = scopes[k]->initializers.find(v);
+        if (jt != scopes[k]->initializers.end()) return &jt->second;
+        if (defined[k].count(v)) return nullptr;
+    }
+    return nullptr;
+}
+
+static bool fold_constants_in(Graph& g, const Model& m, const PassContext& ctx, std::vector<const Graph*>& scopes,
+                              std::vector<std::set<std::string>>& defined) {
+    const bool sub = !scopes.empty();
+    if (sub) defined.push_back(defined_names(g));  // defined[k] for scopes[k]; back() is g's own when sub
     static const std::set<std::string> never = {"QuantizeLinear", "DequantizeLinear", "RandomNormal", "RandomUniform",
                                                 "RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli",
                                                 "If", "Loop", "Scan", "Constant"};
@@ -137,9 +171,19 @@ bool fold_constants(Model& m, const PassContext& ctx) {
     std::vector<Node> kept;
     for (auto& n : g.nodes) {
         bool folded = false;
+        bool sub_output = false;  // a subgraph's output stays a node (see lift_constants)
+        for (const auto& o : n.outputs) sub_output |= sub && g.is_graph_output(o);
+        if (sub_output) {
+            kept.push_back(std::move(n));
+            continue;
+        }
         if (n.domain.empty() && (n.op_type == "Shape" || n.op_type == "Size") && n.outputs.size() == 1 &&
             !n.input(0).empty()) {
-            if (auto s = known_shape(g, n.input(0))) {
+            // In a subgraph only a constant's shape is used (a body's declared shapes may vary per iteration).
+            std::optional<Shape> known;
+            if (!sub) known = known_shape(g, n.input(0));
+            else if (const Tensor* c = scoped_constant(g, scopes, defined, n.input(0))) known = c->shape();
+            if (auto s = known) {
                 int64_t r = (int64_t)s->size();
                 if (n.op_type == "Size") {
                     g.initializers[n.outputs[0]] = Tensor::from_i64({}, {shape_numel(*s)});
@@ -154,7 +198,8 @@ bool fold_constants(Model& m, const PassContext& ctx) {
                 }
                 folded = true;
             }
-        } else if (ctx.evaluate && n.domain.empty() && !never.count(n.op_type) && n.num_inputs() > 0) {
+        } else if (ctx.evaluate && n.domain.empty() && !never.count(n.op_type) && n.num_inputs() > 0 &&
+                   !has_subgraphs(n)) {
             bool all_const = true;
             size_t in_bytes = 0;
             std::vector<Tensor> ins;
@@ -163,13 +208,13 @@ bool fold_constants(Model& m, const PassContext& ctx) {
                     ins.emplace_back();
                     continue;
                 }
-                auto it = g.initializers.find(i);
-                if (it == g.initializers.end()) {
+                const Tensor* c = scoped_constant(g, scopes, defined, i);
+                if (!c) {
                     all_const = false;
                     break;
                 }
-                ins.push_back(it->second);
-                in_bytes += it->second.nbytes();
+                ins.push_back(*c);
+                in_bytes += c->nbytes();
             }
             if (all_const) {
                 std::vector<Tensor> outs = ctx.evaluate(n, ins, m.opset(n.domain));
@@ -191,7 +236,21 @@ bool fold_constants(Model& m, const PassContext& ctx) {
         }
     }
     g.nodes = std::move(kept);
+    // Then inside subgraphs, which see this graph's constants (those just folded too).
+    if (sub) defined.back() = defined_names(g);
+    else defined.push_back(defined_names(g));
+    scopes.push_back(&g);
+    for (auto& n : g.nodes)
+        for (auto& [a, sg] : subgraphs(n)) changed |= fold_constants_in(*sg, m, ctx, scopes, defined);
+    scopes.pop_back();
+    defined.pop_back();
     return changed;
+}
+
+bool fold_constants(Model& m, const PassContext& ctx) {
+    std::vector<const Graph*> scopes;
+    std::vector<std::set<std::string>> defined;
+    return fold_constants_in(m.graph, m, ctx, scopes, defined);
 }
 
 }  // namespace hq::graph

@@ -45,7 +45,7 @@ const std::map<std::string, std::string>& histories() {
         {"ImageDecoder", "20"}, {"InstanceNormalization", "1 6b"}, {"IsInf", "10 20b"}, {"IsNaN", "9 13b 20b"},
         {"LRN", "1 13b"}, {"LSTM", "1 7b 14b"}, {"LayerNormalization", "17"}, {"LeakyRelu", "1 6b 16b"},
         {"Less", "1 7h 9b 13b"}, {"LessOrEqual", "12 16b"}, {"Log", "1 6b 13b"}, {"LogSoftmax", "1 11b 13h"},
-        {"Loop", "1 11 13 16 19 21"}, {"LpNormalization", "1"}, {"LpPool", "1 2 11b 18b"}, {"MatMul", "1 9b 13b"},
+        {"Loop", "1 11 13b 16b 19b 21b"}, {"LpNormalization", "1"}, {"LpPool", "1 2 11b 18b"}, {"MatMul", "1 9b 13b"},
         {"MatMulInteger", "10"}, {"Max", "1 6b 8b 12b 13b"}, {"MaxPool", "1 8b 10b 11b 12b"}, {"MaxRoiPool", "1"},
         {"MaxUnpool", "9 11b"}, {"Mean", "1 6b 8b 13b"}, {"MeanVarianceNormalization", "9 13b"},
         {"MelWeightMatrix", "17"}, {"Min", "1 6b 8b 12b 13b"}, {"Mish", "18"}, {"Mod", "10 13b"},
@@ -62,7 +62,7 @@ const std::map<std::string, std::string>& histories() {
         {"ReduceMin", "1 11b 12b 13b 18h 20b"}, {"ReduceProd", "1 11b 13b 18h"}, {"ReduceSum", "1 11b 13h"},
         {"ReduceSumSquare", "1 11b 13b 18h"}, {"RegexFullMatch", "20"}, {"Relu", "1 6b 13b 14b"},
         {"Reshape", "1 5h 13b 14b 19b 21b"}, {"Resize", "10 11h 13b 18b 19b"}, {"ReverseSequence", "10"},
-        {"RoiAlign", "10 16h"}, {"Round", "11"}, {"STFT", "17"}, {"Scan", "8 9 11 16 19 21"}, {"Scatter", "9 11h"},
+        {"RoiAlign", "10 16h"}, {"Round", "11"}, {"STFT", "17"}, {"Scan", "8 9 11b 16b 19b 21b"}, {"Scatter", "9 11h"},
         {"ScatterElements", "11 13b 16b 18b"}, {"ScatterND", "11 13b 16b 18b"}, {"Selu", "1 6b"},
         {"SequenceAt", "11"}, {"SequenceConstruct", "11"}, {"SequenceEmpty", "11"}, {"SequenceErase", "11"},
         {"SequenceInsert", "11"}, {"SequenceLength", "11"}, {"SequenceMap", "17"},
@@ -476,17 +476,14 @@ const std::map<std::string, Handler>& handlers() {
 
 }  // namespace
 
-bool upgrade_opset(Model& m, int64_t target) {
-    const int64_t from = m.opset("");
-    HQ_CHECK(from > 0, "model has no ai.onnx opset import");
-    HQ_CHECK(target >= from, "cannot lower the ai.onnx opset from ", from, " to ", target);
-    HQ_CHECK(target <= kMaxUpgradeOpset, "cannot upgrade to opset ", target, ": operator histories are known up to ",
-             kMaxUpgradeOpset);
-    if (target == from) return false;
-    Graph& g = m.graph;
+namespace {
+
+// The nodes of one graph; `names` holds every name in use across the model (kept up to date).
+void upgrade_graph(Graph& g, int64_t from, int64_t target, std::set<std::string>& names) {
     Ctx c(g);
     c.from = from;
     c.to = target;
+    c.used.insert(names.begin(), names.end());
     std::vector<Node> out;
     out.reserve(g.nodes.size());
     for (const Node& orig : g.nodes) {
@@ -524,6 +521,25 @@ bool upgrade_opset(Model& m, int64_t target) {
     }
     g.nodes = std::move(out);
     for (auto& [k, v] : c.inits) g.initializers[k] = std::move(v);
+    names = std::move(c.used);
+}
+
+}  // namespace
+
+bool upgrade_opset(Model& m, int64_t target) {
+    const int64_t from = m.opset("");
+    HQ_CHECK(from > 0, "model has no ai.onnx opset import");
+    HQ_CHECK(target >= from, "cannot lower the ai.onnx opset from ", from, " to ", target);
+    HQ_CHECK(target <= kMaxUpgradeOpset, "cannot upgrade to opset ", target, ": operator histories are known up to ",
+             kMaxUpgradeOpset);
+    if (target == from) return false;
+    // Every graph: the model's and its subgraphs (If branches, Loop/Scan bodies), with names unique across them.
+    std::set<std::string> names;
+    for_each_graph(m.graph, [&](const Graph& g, int) {
+        Ctx all(g);
+        names.insert(all.used.begin(), all.used.end());
+    });
+    for_each_graph(m.graph, [&](Graph& g, int) { upgrade_graph(g, from, target, names); });
     m.opsets[""] = target;
     // The IR version each opset needs (ONNX's versioning table).
     const int64_t ir = target >= 21 ? 10 : target >= 19 ? 9 : target >= 15 ? 8 : target >= 13 ? 7 : target >= 11 ? 6 : 3;

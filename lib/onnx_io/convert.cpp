@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "core/error.h"
 #include "core/half.h"
@@ -453,6 +454,22 @@ graph::Model model_from_proto(const onnx::ModelProto& p, const ExternalDataRoot&
     for (const auto& kv : p.metadata_props()) m.metadata.emplace_back(kv.key(), kv.value());
     for (const auto& f : p.functions()) m.functions.push_back(f.SerializeAsString());
     m.graph = graph_from_proto(p.graph(), root, 0, release ? release->mutable_graph() : nullptr);
+    // Node names unique across scopes too (plans, reports and errors name nodes; subgraphs are often exported
+    // with the same names in both branches): a subgraph node whose name an earlier graph uses gets a suffix.
+    std::set<std::string> seen;
+    graph::for_each_graph(m.graph, [&](graph::Graph& g, int depth) {
+        std::set<std::string> here;
+        for (const auto& n : g.nodes) here.insert(n.name);
+        for (auto& n : g.nodes) {
+            if (depth > 0 && seen.count(n.name)) {
+                std::string c;
+                int k = 1;
+                do c = n.name + "_" + std::to_string(k++); while (seen.count(c) || here.count(c));
+                n.name = c;
+            }
+            seen.insert(n.name);
+        }
+    });
     return m;
 }
 

@@ -1,10 +1,12 @@
 #include "quant/fp16_rewrite.h"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 
 #include "core/error.h"
 #include "core/half.h"
+#include "graph/scoped_view.h"
 
 namespace hq::quant {
 
@@ -90,7 +92,12 @@ std::map<std::string, DType> value_types(const graph::Graph& g) {
                 d = type_of(n.input(1));
             else if (op == "Where")
                 d = type_of(n.input(1));
-            else
+            else if (graph::has_subgraphs(n)) {
+                // If: the branch's declared output; Loop: body output k + 1 (after cond); Scan: body output k.
+                const auto sgs = graph::subgraphs(n);
+                const size_t idx = op == "Loop" ? k + 1 : k;
+                if (!sgs.empty() && idx < sgs[0].second->outputs.size()) d = sgs[0].second->outputs[idx].dtype;
+            } else
                 for (const auto& in : n.inputs)  // T-following ops: the first known input type
                     if (!in.empty() && (d = type_of(in)) != DType::Undefined) break;
             t[o] = d;
@@ -148,17 +155,14 @@ bool fp16_convertible_op(const std::string& op_type, int64_t opset) {
 
 bool ort_cpu_fp16_native(const std::string& op_type) { return kNative.count(op_type) != 0; }
 
-Fp16Report rewrite_fp16(graph::Model& m, const std::set<std::string>& nodes,
-                        const std::map<std::string, std::pair<float, float>>& observed_ranges, bool keep_io_types) {
+namespace {
+
+// One graph (the model's, or a subgraph handed over on its own by for_each_graph_view).
+Fp16Report rewrite_graph(graph::Model& m, const std::set<std::string>& nodes,
+                         const std::map<std::string, std::pair<float, float>>& observed_ranges, bool keep_io_types) {
     graph::Graph& g = m.graph;
     const int64_t opset = m.opset("");
-    HQ_CHECK(opset >= 13, "FP16 rewrite needs ai.onnx opset >= 13 (the model has ", opset, "); upgrade it first");
     Fp16Report rep;
-    {
-        std::set<std::string> names;
-        for (const auto& n : g.nodes) names.insert(n.name);
-        for (const auto& n : nodes) HQ_CHECK(names.count(n), "FP16 rewrite: no node named '", n, "' in the model");
-    }
     auto types = value_types(g);
     auto type_of = [&](const std::string& v) {
         auto it = types.find(v);
@@ -219,6 +223,18 @@ Fp16Report rewrite_fp16(graph::Model& m, const std::set<std::string>& nodes,
                 half_values.insert(n.outputs[k]);
     }
     const auto consumers = g.consumers();
+    // Read by a node's subgraph (an If branch reading it from this scope): a float32 reader (the branch
+    // declares what it reads as it was).
+    auto read_in_subgraph = [&](const std::string& v) {
+        auto it = consumers.find(v);
+        if (it == consumers.end()) return false;
+        for (size_t c : it->second) {
+            if (!graph::has_subgraphs(g.nodes[c])) continue;
+            const auto imp = graph::implicit_inputs(g.nodes[c]);
+            if (std::binary_search(imp.begin(), imp.end(), v)) return true;
+        }
+        return false;
+    };
     auto uses = [&](const std::string& v) {
         std::vector<std::pair<size_t, size_t>> r;  // (node, input index)
         auto it = consumers.find(v);
@@ -239,6 +255,7 @@ Fp16Report rewrite_fp16(graph::Model& m, const std::set<std::string>& nodes,
     for (const auto& v : g.outputs) used_names.insert(v.name);
     for (const auto& [k, v] : g.initializers) used_names.insert(k);
     for (const auto& [k, v] : g.value_info) used_names.insert(k);
+    used_names.insert(g.outer_names.begin(), g.outer_names.end());
     auto fresh = [&](const std::string& base) {
         std::string c = base;
         for (int i = 1; used_names.count(c); ++i) c = base + "_" + std::to_string(i);
@@ -266,7 +283,8 @@ Fp16Report rewrite_fp16(graph::Model& m, const std::set<std::string>& nodes,
         }
     for (const std::string& v : entering) {
         auto u = uses(v);
-        const bool only_t = std::all_of(u.begin(), u.end(), [&](auto& p) { return t_use(p.first, p.second); });
+        const bool only_t = std::all_of(u.begin(), u.end(), [&](auto& p) { return t_use(p.first, p.second); }) &&
+                            !read_in_subgraph(v);
         auto init = g.initializers.find(v);
         std::string hv;
         if (init != g.initializers.end()) {
@@ -300,7 +318,7 @@ Fp16Report rewrite_fp16(graph::Model& m, const std::set<std::string>& nodes,
     // 4. float16 values leaving the region (float32 readers, graph outputs).
     for (const std::string& v : half_values) {
         auto u = uses(v);
-        bool need_f32 = keep_io_types && g.is_graph_output(v);
+        bool need_f32 = (keep_io_types && g.is_graph_output(v)) || read_in_subgraph(v);
         for (auto [c, k] : u)
             if (!t_use(c, k) && !any_type_input(g.nodes[c].op_type, k)) need_f32 = true;
         if (!need_f32) {
@@ -325,14 +343,38 @@ Fp16Report rewrite_fp16(graph::Model& m, const std::set<std::string>& nodes,
     return rep;
 }
 
-std::set<std::string> grow_fp16_region(const graph::Model& m, std::set<std::string> seeds) {
+}  // namespace
+
+Fp16Report rewrite_fp16(graph::Model& m, const std::set<std::string>& nodes,
+                        const std::map<std::string, std::pair<float, float>>& observed_ranges, bool keep_io_types) {
+    const int64_t opset = m.opset("");
+    HQ_CHECK(opset >= 13, "FP16 rewrite needs ai.onnx opset >= 13 (the model has ", opset, "); upgrade it first");
+    for (const auto& n : nodes)
+        HQ_CHECK(graph::find_node_anywhere(m, n), "FP16 rewrite: no node named '", n, "' in the model");
+    // Each graph with its own nodes; a subgraph keeps its inputs' and outputs' types (the node around it declares
+    // them), whatever keep_io_types says for the model's.
+    Fp16Report rep;
+    graph::for_each_graph_view(m, [&](graph::Model& v, const std::string& where) {
+        std::set<std::string> here;
+        for (const auto& n : v.graph.nodes)
+            if (nodes.count(n.name)) here.insert(n.name);
+        if (here.empty()) return;
+        Fp16Report r = rewrite_graph(v, here, observed_ranges, where.empty() ? keep_io_types : true);
+        rep.kept_fp32.insert(r.kept_fp32.begin(), r.kept_fp32.end());
+        rep.casts_inserted += r.casts_inserted;
+    });
+    return rep;
+}
+
+namespace {
+
+std::set<std::string> grow_in_graph(const graph::Graph& g, std::set<std::string> seeds) {
     static const std::set<std::string> growable = {
         "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "PRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh",
         "Clip", "Elu", "Selu", "Erf", "Gelu", "Mish", "Softplus", "Abs", "Neg", "Max", "Min", "Sum", "Mean",
         "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Concat", "Reshape", "Transpose", "Flatten",
         "Squeeze", "Unsqueeze", "Split", "Slice", "Pad", "Resize", "Identity", "Gather", "Expand", "DepthToSpace",
         "SpaceToDepth", "Tile"};
-    const graph::Graph& g = m.graph;
     const auto prod = g.producers();
     const auto cons = g.consumers();
     auto is_growable = [&](const graph::Node& n) {
@@ -361,6 +403,14 @@ std::set<std::string> grow_fp16_region(const graph::Model& m, std::set<std::stri
     }
     for (size_t i = 0; i < g.nodes.size(); ++i)
         if (fwd[i] && bwd[i]) seeds.insert(g.nodes[i].name);
+    return seeds;
+}
+
+}  // namespace
+
+std::set<std::string> grow_fp16_region(const graph::Model& m, std::set<std::string> seeds) {
+    // Within each graph (a region does not cross into a subgraph: the control-flow node stays float32).
+    graph::for_each_graph(m.graph, [&](const graph::Graph& g, int) { seeds = grow_in_graph(g, seeds); });
     return seeds;
 }
 

@@ -1,6 +1,7 @@
 #include "quant/placement.h"
 
 #include "core/error.h"
+#include "graph/scoped_view.h"
 #include "quant/qdq_ops.h"
 
 namespace hq::quant {
@@ -192,16 +193,44 @@ std::vector<std::string> layer_activations(const graph::Graph& g, const graph::N
 
 Placement place_qdq(const graph::Model& m, const Plan& plan, const Target& t, bool int8_activations,
                     const std::set<std::string>& skip, const RangeMap* ranges) {
-    Placer p{m, m.graph, plan, t, int8_activations, skip, ranges, {}, {}, {}};
-    p.run();
-    return p.out;
+    // Each graph on its own (a subgraph with the constants it reads from outer scopes): an outer activation read
+    // by a layer inside a branch gets its pair inside the branch.
+    Placement all;
+    graph::for_each_graph_view(m, [&](const graph::Model& v, const std::string&) {
+        Placer p{v, v.graph, plan, t, int8_activations, skip, ranges, {}, {}, {}};
+        p.run();
+        for (auto& x : p.out.pairs) all.pairs.push_back(std::move(x));
+        for (auto& x : p.out.nodes) all.nodes.push_back(std::move(x));
+        for (auto& [k, x] : p.out.kernel) all.kernel[k] = x;
+    });
+    return all;
+}
+
+int keep_uncalibrated_fp32(const graph::Model& m, Plan& plan, const RangeMap& ranges) {
+    std::map<std::string, std::string> missing;  // layer -> an activation without a range
+    graph::for_each_graph_view(m, [&](const graph::Model& v, const std::string&) {
+        for (const auto& n : v.graph.nodes)
+            for (const auto& a : layer_activations(v.graph, n))
+                if (!ranges.count(a) && !missing.count(n.name)) missing[n.name] = a;
+    });
+    int moved = 0;
+    for (auto& l : plan.layers) {
+        auto it = missing.find(l.node);
+        if (l.precision != Precision::Int8 || it == missing.end()) continue;
+        l.precision = Precision::Fp32;
+        l.reason = "kept fp32: its input '" + it->second +
+                   "' has no calibration range (no calibration sample reached it: a branch not taken?)";
+        ++moved;
+    }
+    return moved;
 }
 
 int apply_speed_rules(const graph::Model& m, Plan& plan, const Target& t, bool int8_activations,
                       const RangeMap* ranges) {
-    const graph::Graph& g = m.graph;
-    std::map<std::string, const graph::Node*> by_name;
-    for (const auto& n : g.nodes) by_name[n.name] = &n;
+    std::map<std::string, const graph::Node*> by_name;  // every graph's nodes (layers inside subgraphs too)
+    graph::for_each_graph(m.graph, [&](const graph::Graph& sg, int) {
+        for (const auto& n : sg.nodes) by_name.emplace(n.name, &n);
+    });
     int moved = 0;
     const std::string fb = precision_name(t.fallback);
     // Channel counts first (do not depend on placement).
@@ -209,8 +238,9 @@ int apply_speed_rules(const graph::Model& m, Plan& plan, const Target& t, bool i
         for (auto& l : plan.layers) {
             if (l.precision != Precision::Int8 || l.op_type != "Conv") continue;
             const graph::Node* n = by_name.count(l.node) ? by_name.at(l.node) : nullptr;
-            if (!n || !g.is_initializer(n->input(1))) continue;
-            const Tensor& w = g.initializers.at(n->input(1));
+            const Tensor* wp = n ? graph::find_initializer_anywhere(m, n->input(1)) : nullptr;
+            if (!wp) continue;
+            const Tensor& w = *wp;
             if (w.rank() < 3) continue;
             const int64_t oc = w.dim(0), ic = w.dim(1) * n->attr_int("group", 1);
             if (oc < t.min_channels || ic < t.min_channels) {
@@ -241,7 +271,7 @@ int apply_speed_rules(const graph::Model& m, Plan& plan, const Target& t, bool i
                 auto k = pl.kernel.find(l.node);
                 if (k == pl.kernel.end()) continue;
                 if (k->second == t.kernel_fused.at(l.op_type)) continue;
-                const bool graph_out = g.is_graph_output(n->outputs[0]);
+                const bool graph_out = graph::is_output_anywhere(m, n->outputs[0]);
                 const bool no_range = ranges && !ranges->count(n->outputs[0]);
                 l.precision = t.fallback;
                 l.reason = "kept " + fb + ": " + t.engine + " runs " + l.op_type + " as " + t.kernel_fused.at(l.op_type) +

@@ -54,4 +54,9 @@ Placement place_qdq(const graph::Model& m, const Plan& plan, const Target& t, bo
 int apply_speed_rules(const graph::Model& m, Plan& plan, const Target& t, bool int8_activations,
                       const RangeMap* ranges = nullptr);
 
+// INT8 layers (of a plan hyquant made) whose activation input has no calibrated range move to FP32, with the
+// reason: a layer the calibration data never reached (inside an If branch no sample took, a Loop body that ran
+// zero times) has nothing to set its scale from. Returns how many moved.
+int keep_uncalibrated_fp32(const graph::Model& m, Plan& plan, const RangeMap& ranges);
+
 }  // namespace hq::quant

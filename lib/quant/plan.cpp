@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "graph/scoped_view.h"
 #include "quant/placement.h"
 #include "quant/qdq_ops.h"
 
@@ -103,24 +104,28 @@ static bool matches(const graph::Node& n, const std::vector<std::string>& exclud
 Plan initial_plan(const graph::Model& m, Precision precision, const std::vector<std::string>& exclude,
                   bool activation_matmul) {
     Plan p;
-    for (const auto& n : m.graph.nodes) {
-        auto acts = layer_activations(m.graph, n);
-        if (acts.empty()) continue;
-        const bool act_matmul = acts.size() == 2;
-        if (act_matmul && !activation_matmul) continue;
-        if (!act_matmul && n.op_type != "MatMul" && !m.graph.is_initializer(n.input(1))) continue;
-        LayerPlan l;
-        l.node = n.name;
-        l.op_type = n.op_type;
-        if (matches(n, exclude)) {
-            l.precision = Precision::Fp32;
-            l.reason = "excluded (--exclude)";
-        } else {
-            l.precision = precision;
-            l.reason = "--precision " + precision_name(precision);
+    auto add_layers = [&](const graph::Graph& g) {
+        for (const auto& n : g.nodes) {
+            auto acts = layer_activations(g, n);
+            if (acts.empty()) continue;
+            const bool act_matmul = acts.size() == 2;
+            if (act_matmul && !activation_matmul) continue;
+            if (!act_matmul && n.op_type != "MatMul" && !g.is_initializer(n.input(1))) continue;
+            LayerPlan l;
+            l.node = n.name;
+            l.op_type = n.op_type;
+            if (matches(n, exclude)) {
+                l.precision = Precision::Fp32;
+                l.reason = "excluded (--exclude)";
+            } else {
+                l.precision = precision;
+                l.reason = "--precision " + precision_name(precision);
+            }
+            p.layers.push_back(l);
         }
-        p.layers.push_back(l);
-    }
+    };
+    // Layers of every graph: inside If branches and Loop/Scan bodies too (weights may be outer-scope constants).
+    graph::for_each_graph_view(m, [&](const graph::Model& v, const std::string&) { add_layers(v.graph); });
     return p;
 }
 

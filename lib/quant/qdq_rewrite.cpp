@@ -1,6 +1,7 @@
 #include "quant/qdq_rewrite.h"
 
 #include "core/error.h"
+#include "graph/scoped_view.h"
 
 namespace hq::quant {
 
@@ -89,12 +90,14 @@ struct Rewriter {
 
 }  // namespace
 
-QdqReport rewrite_qdq(graph::Model& m, const Plan& plan, const std::map<std::string, std::pair<float, float>>& ranges,
-                      const QdqOptions& opt) {
-    HQ_ASSERT(m.opset("") >= 13, "QDQ rewrite needs opset 13, model has ", m.opset(""));
+namespace {
+
+// One graph (the model's, or a subgraph handed over on its own by for_each_graph_view).
+QdqReport rewrite_graph(graph::Model& m, const Placement& placement,
+                        const std::map<std::string, std::pair<float, float>>& ranges, const QdqOptions& opt) {
     graph::Graph& g = m.graph;
     Rewriter rw{m, g, opt, {}, {}};
-    rw.report.placement = place_qdq(m, plan, opt.target, opt.int8_activations, opt.skip, &ranges);
+    rw.report.placement = placement;
     const Placement& pl = rw.report.placement;
     // Activation parameters of every pair, from the calibrated range of its parameter source.
     std::map<std::string, ActParams> params;
@@ -189,6 +192,48 @@ QdqReport rewrite_qdq(graph::Model& m, const Plan& plan, const std::map<std::str
         it = it->second.empty() ? g.initializers.erase(it) : std::next(it);
     graph::topo_sort(g);
     return rw.report;
+}
+
+}  // namespace
+
+QdqReport rewrite_qdq(graph::Model& m, const Plan& plan, const std::map<std::string, std::pair<float, float>>& ranges,
+                      const QdqOptions& opt) {
+    HQ_ASSERT(m.opset("") >= 13, "QDQ rewrite needs opset 13, model has ", m.opset(""));
+    // The placement of every graph is made on the model as it comes (place_qdq looks into subgraphs the same
+    // way), then each graph is rewritten with its own part.
+    QdqReport all;
+    graph::for_each_graph_view(m, [&](graph::Model& v, const std::string&) {
+        Placement pl;
+        {
+            // place_qdq on a view covers that graph and the subgraphs under it: keep this graph's part only.
+            std::set<std::string> here;
+            for (const auto& n : v.graph.nodes) here.insert(n.name);
+            Placement full = place_qdq(v, plan, opt.target, opt.int8_activations, opt.skip, &ranges);
+            for (const auto& pn : full.nodes)
+                if (here.count(pn.node)) {
+                    pl.nodes.push_back(pn);
+                    pl.kernel[pn.node] = pn.kernel;
+                }
+            for (const auto& p : full.pairs) {
+                bool mine = false;
+                if (p.all_consumers) {
+                    for (const auto& n : v.graph.nodes)
+                        for (const auto& o : n.outputs) mine |= o == p.tensor;
+                } else {
+                    for (const auto& c : p.consumers) mine |= here.count(c) != 0;
+                }
+                if (mine) pl.pairs.push_back(p);
+            }
+        }
+        if (pl.pairs.empty() && pl.nodes.empty()) return;
+        QdqReport r = rewrite_graph(v, pl, ranges, opt);
+        for (auto& l : r.layers) all.layers.push_back(std::move(l));
+        for (auto& [k, a] : r.activations) all.activations.emplace(k, a);
+        for (auto& x : r.placement.pairs) all.placement.pairs.push_back(std::move(x));
+        for (auto& x : r.placement.nodes) all.placement.nodes.push_back(std::move(x));
+        for (auto& [k, x] : r.placement.kernel) all.placement.kernel[k] = x;
+    });
+    return all;
 }
 
 }  // namespace hq::quant
