@@ -208,7 +208,7 @@ void print_table(const json& j, bool verbose) {
         for (const auto& x : q["formats"]) f += (f.empty() ? "" : " + ") + x.get<std::string>();
         std::map<std::string, int64_t> counts;
         for (auto& [k, v] : q["nodes"].items()) counts[k] = v.get<int64_t>();
-        std::printf("quantized    already quantized, %s: %s (hyquant quantize refuses it: quantize the float model)\n",
+        std::printf("quantized    already quantized, %s: %s (hyquant quantize refuses it without --requantize)\n",
                     f.c_str(), top_counts(counts, 4).c_str());
     }
     if (q["float16_weights"].get<int64_t>() > 0)

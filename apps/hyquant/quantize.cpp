@@ -23,6 +23,7 @@
 #include "graph/upgrade_opset.h"
 #include "onnx_io/onnx_io.h"
 #include "quant/accuracy_helpers.h"
+#include "quant/dequantize.h"
 #include "quant/fp16_model.h"
 #include "quant/fp16_rewrite.h"
 #include "quant/placement.h"
@@ -41,7 +42,7 @@ struct Opts {
     std::string model, out, calib, data, plan_in, plan_out, method, precision = "int8", activation_type, target;
     std::string eval_data, labels;
     std::optional<double> max_drop;
-    bool keep_best = false, json = false;
+    bool keep_best = false, json = false, requantize = false;
     double percentile = 99.99, min_sqnr = 30.0, guard_sqnr = 12.0;
     int64_t samples = 0, sensitivity_samples = 16, auto_samples = 8;
     bool smooth = false;
@@ -163,12 +164,20 @@ int run_quantize(const Opts& o) {
     for (const auto& s : o.run.shapes) shapes.insert(parse_shape_arg(s));
     calib::ImageOptions io = o.run.image_options();
     graph::Model m = load_and_prepare(o.model, shapes, true);
-    if (const graph::Node* qn = quant::first_quantized_node(m))
-        HQ_FAIL("quantize: ", o.model, " is already quantized (",
-                qn->name.empty() && !qn->outputs.empty() ? qn->op_type + " of '" + qn->outputs[0] + "'" : qn->label(),
-                "); quantize the float model it came from");
-    const int64_t opset_in = m.opset("");
     report::QuantizeSummary summary;
+    if (const graph::Node* qn = quant::first_quantized_node(m)) {
+        HQ_CHECK(o.requantize, "quantize: ", o.model, " is already quantized (",
+                 qn->name.empty() && !qn->outputs.empty() ? qn->op_type + " of '" + qn->outputs[0] + "'" : qn->label(),
+                 "); quantize the float model it came from, or give --requantize");
+        // The float model it encodes becomes the source: calibration, the plan, the guard and the accuracy
+        // figures all compare against it.
+        const quant::Dequantized dq = quant::requantize_to_float(m);
+        spdlog::info("--requantize: {} is already quantized; working from the float model it encodes ({})", o.model,
+                     dq.summary());
+        summary.notes.push_back("requantized: the source was already quantized; " + dq.summary() +
+                                "; accuracy is measured against that dequantized float model");
+    }
+    const int64_t opset_in = m.opset("");
     // An FP16 model is calibrated and rewritten as float32 (its FP16 weights upcast, exactly); the written model
     // gets its float16 inputs/outputs back (Casts at the borders).
     const quant::Fp16Model fp16_in = quant::upcast_fp16(m);
@@ -534,6 +543,9 @@ void add_quantize(CLI::App& app, Action& action) {
                     "Quality guard: every output must keep this SQNR (dB) vs FP32 on held-out samples, else the worst "
                     "layers move to the target's fallback precision, or exit 3 (default 12; 0 disables)");
     cmd->add_option("--labels", o->labels, "Labels of --eval-data: one integer class per line, in sample order");
+    cmd->add_flag("--requantize", o->requantize,
+                  "The model is already quantized (QDQ, QLinear*, dynamic): dequantize it to the float model it "
+                  "encodes and quantize that again (without it such a model is refused, exit 2)");
     cmd->add_flag("--json", o->json, "Also print the summary as JSON on stdout (on exit 3 too)");
     cmd->add_flag("--keep-best", o->keep_best, "With --max-drop: write the best model even when the budget is not met");
     cmd->add_option("--report", o->reports, "Write a report: R.json, R.md or R.html (with --max-drop); repeatable");

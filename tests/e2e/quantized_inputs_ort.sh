@@ -193,3 +193,50 @@ for m in zoo cls; do
         [ "$rc" -eq 2 ] && grep -q "is already quantized" "$t/re.err" || { echo "quantize ${m}_$k: exit $rc"; cat "$t/re.err"; exit 1; }
     done
 done
+
+# Part 3: quantize --requantize. Each ORT-quantized model above (QOperator with onnx and com.microsoft QLinear ops,
+# QGemm; dynamic ConvInteger/MatMulInteger; the fused DynamicQuantizeMatMul/MatMulIntegerToFloat form) is turned
+# back into the float model it encodes and quantized again by hyquant (default target, default guard against that
+# float model). The written model must hold no operator-form or integer ops (hyquant writes QDQ), run in ONNX
+# Runtime, and stay close to the ORIGINAL float model there: SQNR >= 12 dB per output (the guard's default bound,
+# here against the float model before both quantizations; the figures are printed).
+for pair in "fp32:qop_u8:data" "fp32:qop_s8:data" "fp32:dyn:data" "fp32:dyn_pc:data" \
+            "zoo:zoo_qop:zoo_data" "zoo:zoo_dyn:zoo_data" "zoo:zoo_dynfused:zoo_data" \
+            "cls:cls_qop:cls_data" "cls:cls_dyn:cls_data" "cls:cls_dynfused:cls_data"; do
+    IFS=: read -r ref name data <<< "$pair"
+    "$hq" quantize "$t/$name.onnx" --requantize -o "$t/rq_$name.onnx" --data "$t/$data" \
+        --report "$t/rq_$name.json" -q > /dev/null
+    grep -q '"requantized: the source was already quantized' "$t/rq_$name.json"
+done
+cp "$src/models/ppocr_mobile_v2_cls.onnx" "$t/cls.onnx"
+"$py" - "$t" <<'PY'
+import os, sys
+import numpy as np, onnx, onnxruntime as ort
+t = sys.argv[1]
+so = ort.SessionOptions()
+so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+pairs = [("fp32", n, "data") for n in ("qop_u8", "qop_s8", "dyn", "dyn_pc")] + \
+        [(m, f"{m}_{k}", f"{m}_data") for m in ("zoo", "cls") for k in ("qop", "dyn", "dynfused")]
+bad = []
+for ref, name, data in pairs:
+    m = onnx.load(f"{t}/rq_{name}.onnx")
+    onnx.checker.check_model(m, full_check=True)
+    ops = {n.op_type for n in m.graph.node}
+    assert "QuantizeLinear" in ops, (name, ops)
+    left = {o for o in ops if o.startswith("QLinear") or o.endswith("Integer") or o in
+            ("QGemm", "DynamicQuantizeLinear", "DynamicQuantizeMatMul", "MatMulIntegerToFloat")}
+    assert not left, (name, left)
+    rs = ort.InferenceSession(f"{t}/{ref}.onnx", so, providers=["CPUExecutionProvider"])
+    qs = ort.InferenceSession(f"{t}/rq_{name}.onnx", so, providers=["CPUExecutionProvider"])
+    outs = [o.name for o in rs.get_outputs()]
+    sig = {o: 0.0 for o in outs}; err = {o: 0.0 for o in outs}
+    for s in sorted(os.listdir(f"{t}/{data}")):
+        feed = {i.name: np.load(f"{t}/{data}/{s}/{i.name}.npy") for i in rs.get_inputs()}
+        for o, a, b in zip(outs, rs.run(outs, feed), qs.run(outs, feed)):
+            sig[o] += float(np.sum(a.astype(np.float64) ** 2)); err[o] += float(np.sum((a - b).astype(np.float64) ** 2))
+    sq = {o: (float("inf") if err[o] == 0 else 10 * np.log10(sig[o] / err[o])) for o in outs}
+    print(f"requantize {name}: SQNR vs the original float model in ORT " +
+          ", ".join(f"{o} {v:.1f} dB" for o, v in sq.items()))
+    bad += [(name, o, v) for o, v in sq.items() if not v >= 12.0]
+assert not bad, bad
+PY

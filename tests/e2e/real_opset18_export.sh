@@ -2,7 +2,8 @@
 # Issue 14 family "opset-18+ export" on a real model: nudenet 3.4.2's 320n.onnx (YOLOv8n detector, IR 10, opset 17
 # as shipped) and the same model raised to opset 21 with the current onnx version converter (derived: the package
 # ships no opset-18+ export). For each: inspect exits 0, infer matches ONNX Runtime (cosine >= 0.99999), quantize
-# meets its guard and writes a model that runs in ONNX Runtime. Skipped (77) when the package cannot be fetched.
+# meets its guard and writes a model that runs in ONNX Runtime. Then a native opset-18 export (below). Skipped (77)
+# when a package cannot be fetched.
 set -euo pipefail
 hq="$1"; src="$2"
 py=$(bash "$src/scripts/venv.sh")
@@ -20,3 +21,16 @@ for m in 320n 320n_opset21; do
     "$py" -c "import json,sys; g=json.load(open(sys.argv[1]))['guard']; print('$m quantized: guard', g); assert g['met']" "$t/q_$m.json"
     realm ort-run "$t/q_$m.onnx" "$t/data"
 done
+# A model exported at opset 18 natively (PyTorch 2.10's dynamo exporter, IR 10): malvizv1 0.1.0's ResNet-18, its
+# weights in external data next to it (.onnx.data). Same checks; the written model must load in the current onnx
+# checker too (IR 10 kept).
+realm fetch malviz_resnet18 "$t/rn18.onnx" || exit $?
+realm data "$t/rn18.onnx" "$t/rn_data" --count 8 --unit --shape input=1,3,224,224
+"$hq" inspect "$t/rn18.onnx" > "$t/rn18.inspect"
+grep -q "^opsets .*ai.onnx 18" "$t/rn18.inspect"
+"$hq" infer "$t/rn18.onnx" --data "$t/rn_data" -o "$t/out_rn18" -q
+realm compare "$t/rn18.onnx" "$t/rn_data" "$t/out_rn18" --min-cos 0.99999
+"$hq" quantize "$t/rn18.onnx" -o "$t/q_rn18.onnx" --data "$t/rn_data" --json -q > "$t/q_rn18.json"
+"$py" -c "import json,sys; g=json.load(open(sys.argv[1]))['guard']; print('rn18 quantized: guard', g); assert g['met']" "$t/q_rn18.json"
+"$py" -c "import onnx,sys; m=onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True); print('rn18 written: IR', m.ir_version, 'opset', [o.version for o in m.opset_import if o.domain in ('', 'ai.onnx')])" "$t/q_rn18.onnx"
+realm ort-run "$t/q_rn18.onnx" "$t/rn_data"
