@@ -38,6 +38,18 @@ namespace hq::app {
 
 namespace {
 
+// "fp16", or "1 fp16, 2 fp32" when the guard moved layers to more than one precision.
+std::string moved_precisions(const calib::GuardResult& g) {
+    std::map<std::string, int> n;
+    for (const auto& name : g.moved)
+        for (const auto& l : g.plan.layers)
+            if (l.node == name) ++n[quant::precision_name(l.precision)];
+    if (n.size() == 1) return n.begin()->first;
+    std::string r;
+    for (const auto& [p, c] : n) r += (r.empty() ? "" : ", ") + std::to_string(c) + " " + p;
+    return r;
+}
+
 struct Opts {
     std::string model, out, calib, data, plan_in, plan_out, method, precision = "int8", activation_type, target;
     std::string eval_data, labels;
@@ -106,7 +118,7 @@ int finish(const Opts& o, const report::QuantizeSummary& s, const std::string& p
                      s.guard->worst_sqnr_db, s.guard->met ? ">=" : "<", s.guard_sqnr_db, s.guard->summary.samples,
                      s.guard->moved.empty() ? std::string()
                                             : fmt::format(" ({} layers moved to {})", s.guard->moved.size(),
-                                                          quant::precision_name(quant::find_target(s.target).fallback)));
+                                                          moved_precisions(*s.guard)));
     }
     std::vector<std::string> also;
     if (written) also.push_back(plan_out);
@@ -448,7 +460,7 @@ int run_quantize(const Opts& o) {
         }
         if (!gr.moved.empty())
             spdlog::info("guard: moved {} layers to {} (worst output {:.1f} -> {:.1f} dB); reasons in the plan",
-                         gr.moved.size(), quant::precision_name(target.fallback), gr.initial_worst_sqnr_db,
+                         gr.moved.size(), moved_precisions(gr), gr.initial_worst_sqnr_db,
                          gr.worst_sqnr_db);
         plan = gr.plan;
         summary.guard = gr;

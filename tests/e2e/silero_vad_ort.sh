@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A real voice-activity detector from a registry package (scripts/fetch_e2e_model.py silero_vad), run end to end:
 # inspect, infer against ONNX Runtime (cosine >= 0.99999 per output), quantize and check the written model in
-# ONNX Runtime (onnx checker full_check, SQNR >= 12 dB per output on held-out samples; silero: not yet, see the
-# KNOWN GAP in the driver). Driver: vad_models.py.
+# ONNX Runtime (onnx checker full_check, SQNR >= 12 dB per output on held-out samples, the guard on). Driver:
+# vad_models.py.
 # Skips (exit 77) when the package cannot be downloaded.
 set -euo pipefail
 hq="$1"; src="$2"

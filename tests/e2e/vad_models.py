@@ -90,14 +90,13 @@ bad = {o: c for o, c in cosine.items() if not c >= 0.99999}
 assert not bad, f"infer vs ONNX Runtime: cosine below 0.99999: {bad}"
 
 # quantize with the calibration set (the guard runs on the held-out set), then the written model in ORT.
-# KNOWN GAP (silero_vad): its quantized model loses too much (INT8 hn 5.7 dB, even all-FP16 7.1 dB in ORT), so
-# hyquant's guard refuses to write it (exit 3). Until that is understood the silero test quantizes with the guard
-# off and checks the written model's validity, that it runs in ORT, and that Q/DQ landed inside the If branches;
-# its SQNR is printed, not asserted. akiki_vad keeps the full guard and the >= 12 dB assertion.
-guarded = name != "silero_vad"
+# silero_vad: its STFT front end (a Conv with a fixed cos/sin basis, then log(|X| * 2^20 + 1)) is so sensitive that
+# even FP16 loses it on tonal samples (the basis rounded to FP16 alone puts hn at ~7 dB): the guard moves layers
+# on to FP32 when every layer at the target's fallback still misses the bound (measured: 2 Conv layers end in
+# FP32, the rest INT8). Both models keep the full guard and the >= 12 dB assertion in ORT.
 q = f"{work}/q.onnx"
 run("quantize", model, "-o", q, "--data", f"{work}/calib", "--eval-data", f"{work}/eval", "--report",
-    f"{work}/q.json", "-q", *([] if guarded else ["--guard-sqnr", "0"]))
+    f"{work}/q.json", "-q")
 qm = onnx.load(q)
 onnx.checker.check_model(qm, full_check=True)
 
@@ -127,8 +126,7 @@ qdq_sub = ops["sub"].get("QuantizeLinear", 0)
 print(json.dumps({"model": name, "cosine_vs_ort": cosine, "max_abs_diff_vs_ort": maxdiff, "sqnr_db_ort": sqnr,
                   "quantize_linear": {"main_graph": qdq_main, "subgraphs": qdq_sub}}))
 assert qdq_main + qdq_sub > 0, "nothing was quantized"
-if not guarded:
+if name == "silero_vad":
     assert qdq_sub > 0, "no Q/DQ inside the subgraphs"
 low = {o: v for o, v in sqnr.items() if not v >= 12.0}
-if guarded:
-    assert not low, f"quantized model in ONNX Runtime: SQNR below 12 dB: {low}"
+assert not low, f"quantized model in ONNX Runtime: SQNR below 12 dB: {low}"

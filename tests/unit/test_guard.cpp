@@ -112,3 +112,50 @@ TEST_CASE("guard: repairs a garbage INT8 layer, keeps the rest INT8, records why
     CHECK_FALSE(bad.met);
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("guard: moves on to fp32 when even the fallback (fp16) cannot hold", "[guard]") {
+    // x (channel 0 constant 1000, channel 1 signal) -> conv1 (1000 + 1e-3 * signal) -> Sub 1000 -> conv2 -> y:
+    // conv1's output needs more than FP16's 11 bits (its ulp at 1000 is 0.5), so FP16 loses the signal like INT8.
+    const auto dir = std::filesystem::temp_directory_path() / ("hq_guard16_" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    write_samples(dir / "calib", 6, 20);
+    write_samples(dir / "eval", 6, 60);
+    graph::Model m = test::model(13);
+    auto& g = m.graph;
+    g.inputs.push_back(test::value("x", {1, 2, 8, 8}));
+    g.outputs.push_back(test::value("y", {1, 4, 8, 8}));
+    g.initializers["W1"] = test::f32({4, 2, 1, 1}, {1.0f, 1e-3f, 1.0f, -2e-3f, 1.0f, 3e-3f, 1.0f, 1.5e-3f});
+    g.initializers["K"] = test::f32({1}, {1000.0f});
+    g.initializers["W2"] = test::random_tensor({4, 4, 1, 1}, 5, -0.5f, 0.5f);
+    g.nodes.push_back(node("Conv", {"x", "W1"}, {"c1"}, "conv1"));
+    g.nodes.push_back(node("Sub", {"c1", "K"}, {"d"}, "sub"));
+    g.nodes.push_back(node("Conv", {"d", "W2"}, {"y"}, "conv2"));
+    calib::DataSource calib_data((dir / "calib").string(), m.graph.inputs);
+    calib::DataSource eval((dir / "eval").string(), m.graph.inputs);
+    auto ranges = observe(m, calib_data);
+    quant::QdqOptions q;
+    q.target = quant::find_target("generic");
+    q.int8_activations = true;
+    auto build = [&](const quant::Plan& p) { return calib::build_candidate(m, p, ranges, {}, q, false, {}, nullptr, nullptr); };
+    quant::Plan plan = quant::initial_plan(m, quant::Precision::Int8, {});
+    REQUIRE(plan.layers.size() == 2);
+    auto be = exec::cpu::make_backend();
+
+    quant::Plan all16 = plan;
+    for (auto& l : all16.layers) l.precision = quant::Precision::Fp16;
+    calib::GuardOptions off;
+    off.min_sqnr_db = 0;
+    CHECK(calib::run_guard(m, all16, build, eval, {}, off, *be).worst_sqnr_db < 10.0);  // FP16 alone loses it
+
+    calib::GuardOptions on;
+    on.min_sqnr_db = 20;
+    on.fallback = quant::Precision::Fp16;
+    calib::GuardResult r = calib::run_guard(m, plan, build, eval, {}, on, *be);
+    CHECK(r.met);
+    CHECK(r.worst_sqnr_db >= 20.0);
+    CHECK(r.plan.find("conv1")->precision == quant::Precision::Fp32);
+    CHECK(r.plan.find("conv1")->reason.find("and at fp16 too") != std::string::npos);
+    CHECK(r.plan.find("conv2")->precision == quant::Precision::Int8);  // tried back and kept
+    CHECK(r.moved == std::vector<std::string>{"conv1"});
+    std::filesystem::remove_all(dir);
+}
