@@ -65,3 +65,19 @@ TEST_CASE("ArgMax select_last_index, CumSum exclusive reverse", "[cpu][reduce]")
                   {x, Tensor::from_i64({}, {1})}, 14);
     CHECK(c[0].to_f32() == std::vector<float>{10, 5, 0, 7, 0, 0});
 }
+
+TEST_CASE("float32 ReduceSum/ReduceMean and GlobalAveragePool add in ONNX Runtime's order", "[cpu][reduce]") {
+    // Exact sums are 1 (and 1/8); ONNX Runtime 1.31 CPU gives 0 for both (measured): Eigen's 4-lane redux (two
+    // accumulators) for ReduceSum over the last axis, MLAS's one 4-lane accumulator for GlobalAveragePool; the lanes
+    // (1e8, -1e8, 1, 0) add as (1e8 + 1) + (-1e8 + 0) = 0 in float32.
+    Tensor x = f32({1, 8}, {1e8f, -1e8f, 1, 0, 0, 0, 0, 0});
+    auto s = eval(node("ReduceSum", {"x", "axes"}, {"y"}), {x, Tensor::from_i64({1}, {-1})}, 13);
+    CHECK(s[0].data<float>()[0] == 0.0f);
+    auto m = eval(node("ReduceMean", {"x"}, {"y"}, "", {{"axes", attr_ints({1})}}), {x}, 13);
+    CHECK(m[0].data<float>()[0] == 0.0f);
+    auto g = eval(node("GlobalAveragePool", {"x"}, {"y"}), {x.reshaped({1, 1, 1, 8})}, 13);
+    CHECK(g[0].data<float>()[0] == 0.0f);
+    // Leading axes: rows added one after another in float, as ORT adds them (1e8 + 1 is 1e8).
+    auto r = eval(node("ReduceSum", {"x", "axes"}, {"y"}), {f32({3, 1}, {1e8f, 1, -1e8f}), Tensor::from_i64({1}, {0})}, 13);
+    CHECK(r[0].data<float>()[0] == 0.0f);
+}

@@ -89,4 +89,11 @@ private:
     std::vector<int64_t> out_strides_, in_strides_;  // in_strides_ zero on broadcast dims
 };
 
+// ONNX Runtime's float32 sum of q[0..n) in its Eigen (SSE) reduction order, bit for bit; `offset` is q's element
+// offset in its 64-byte aligned tensor (it decides the aligned start). ReduceSum/ReduceMean over trailing axes.
+float ort_float_sum(const float* q, int64_t n, int64_t offset);
+// ONNX Runtime's (MLAS) float32 sum for global average pooling: one 4-lane accumulator, lanes added as
+// (l0 + l2) + (l1 + l3), then the tail one by one.
+float mlas_float_sum(const float* q, int64_t n);
+
 }  // namespace hq::exec::cpu

@@ -3,6 +3,7 @@
 // input range per output position, so the inner loops carry no bounds checks. Parallel over planes.
 #include <algorithm>
 #include <limits>
+#include <type_traits>
 
 #include "exec/cpu/common.h"
 #include "exec/cpu/kernels.h"
@@ -262,6 +263,8 @@ void global_pool_typed(const Tensor& xt, Tensor& yt) {
                 T m = is > 0 ? xp[0] : T(0);
                 for (int64_t i = 1; i < is; ++i) m = xp[i] > m ? xp[i] : m;
                 y[p] = m;
+            } else if constexpr (std::is_same_v<T, float>) {  // as ONNX Runtime (MLAS) sums, bit for bit
+                y[p] = is > 0 ? mlas_float_sum(xp, is) / (float)is : 0.0f;
             } else {
                 double s = 0;
                 for (int64_t i = 0; i < is; ++i) s += xp[i];

@@ -176,38 +176,6 @@ T reduce_one(G get, int64_t n) {
     }
 }
 
-// ONNX Runtime's float32 sum over a contiguous run (ReduceSum/ReduceMean over trailing axes use Eigen's
-// vectorized redux, SSE build: 4-lane packets, two accumulators, lanes added as (l0 + l2) + (l1 + l3), then the
-// unaligned head and the tail one by one), reproduced operation for operation so that hyquant's results are ORT's
-// bit for bit: a 1-ulp difference before a DynamicQuantizeLinear changes its scale and every value after it.
-// `offset` is q's element offset in its (64-byte aligned) tensor, which decides Eigen's aligned start.
-float ort_float_sum(const float* q, int64_t n, int64_t offset) {
-    constexpr int64_t P = 4;
-    if (n <= 0) return 0.0f;
-    const int64_t start = std::min<int64_t>(n, (P - offset % P) % P);
-    const int64_t size2 = ((n - start) / (2 * P)) * (2 * P), size1 = ((n - start) / P) * P;
-    const int64_t end2 = start + size2, end1 = start + size1;
-    if (size1 == 0) {
-        float r = q[0];
-        for (int64_t i = 1; i < n; ++i) r += q[i];
-        return r;
-    }
-    float p0[P], p1[P];
-    for (int64_t k = 0; k < P; ++k) p0[k] = q[start + k];
-    if (size1 > P) {
-        for (int64_t k = 0; k < P; ++k) p1[k] = q[start + P + k];
-        for (int64_t i = start + 2 * P; i < end2; i += 2 * P)
-            for (int64_t k = 0; k < P; ++k) p0[k] += q[i + k], p1[k] += q[i + P + k];
-        for (int64_t k = 0; k < P; ++k) p0[k] += p1[k];
-        if (end1 > end2)
-            for (int64_t k = 0; k < P; ++k) p0[k] += q[end2 + k];
-    }
-    float r = (p0[0] + p0[2]) + (p0[1] + p0[3]);
-    for (int64_t i = 0; i < start; ++i) r += q[i];
-    for (int64_t i = end1; i < n; ++i) r += q[i];
-    return r;
-}
-
 template <ROp OP>
 void run_reduce(const Tensor& x, const ReducePlan& p, Tensor& y, const std::string& who) {
     dispatch_math(x.dtype(), who, [&](auto tag) {
