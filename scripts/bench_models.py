@@ -155,6 +155,7 @@ def fetch_archive(spec, dl):
                "-d", str(tmp), f"{spec['package']}=={spec['version']}"]
         if not spec.get("sdist"):
             cmd[5:5] = ["--only-binary=:all:"]
+        cmd[5:5] = spec.get("pip_args", [])  # e.g. --python-version for a wheel that requires a newer Python
     log(f"fetching {spec['package']} {spec['version']} ({' '.join(cmd[:3])} ...)")
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     shutil.rmtree(d, ignore_errors=True)

