@@ -8,7 +8,7 @@ set -euo pipefail
 hq="$1"; src="$2"
 py=$(bash "$src/scripts/venv.sh")
 t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
-realm() { "$py" -W ignore "$src/scripts/real_models.py" "$@"; }
+source "$src/tests/e2e/real_family.bash"
 realm fp16 "$src/models/ppocr_mobile_v2_cls.onnx" "$t/cls16.onnx" --shuffle
 realm data "$t/cls16.onnx" "$t/data" --count 8 --shape x=1,3,48,192
 "$hq" inspect "$t/cls16.onnx" > "$t/inspect"
@@ -40,10 +40,4 @@ realm compare "$t/q.onnx" "$t/data" "$t/out_q" --min-cos 0.9999
 realm fetch sscd_fp16 "$t/sscd16.onnx" || exit $?
 realm shuffle "$t/sscd16.onnx" "$t/sscd16_shuf.onnx"
 realm data "$t/sscd16_shuf.onnx" "$t/sd_data" --count 8 --shape image=1,160,160,3
-"$hq" inspect "$t/sscd16_shuf.onnx" > "$t/sd.inspect"
-grep -q "^weights .*92 float16 weight tensors" "$t/sd.inspect"
-"$hq" infer "$t/sscd16_shuf.onnx" --data "$t/sd_data" -o "$t/sd_out" -q
-realm compare "$t/sscd16_shuf.onnx" "$t/sd_data" "$t/sd_out" --min-cos 0.9999
-"$hq" quantize "$t/sscd16_shuf.onnx" -o "$t/sd_q.onnx" --data "$t/sd_data" --json -q > "$t/sd_q.json"
-"$py" -c "import json,sys; g=json.load(open(sys.argv[1]))['guard']; print('sscd16 quantized: guard', g); assert g['met']" "$t/sd_q.json"
-realm ort-run "$t/sd_q.onnx" "$t/sd_data"
+family_check sscd16 "$t/sscd16_shuf.onnx" "$t/sd_data" 0.9999 "^weights .*92 float16 weight tensors"

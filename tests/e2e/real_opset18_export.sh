@@ -8,29 +8,16 @@ set -euo pipefail
 hq="$1"; src="$2"
 py=$(bash "$src/scripts/venv.sh")
 t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
-realm() { "$py" -W ignore "$src/scripts/real_models.py" "$@"; }
+source "$src/tests/e2e/real_family.bash"
 realm fetch nudenet_320n "$t/320n.onnx" || exit $?
 realm opset21 "$t/320n.onnx" "$t/320n_opset21.onnx"
 realm data "$t/320n.onnx" "$t/data" --count 8 --unit --shape images=1,3,320,320
-for m in 320n 320n_opset21; do
-    "$hq" inspect "$t/$m.onnx" > "$t/$m.inspect"
-    grep -q "^opsets .*ai.onnx $([ $m = 320n ] && echo 17 || echo 21)" "$t/$m.inspect"
-    "$hq" infer "$t/$m.onnx" --data "$t/data" -o "$t/out_$m" -q
-    realm compare "$t/$m.onnx" "$t/data" "$t/out_$m" --min-cos 0.99999
-    "$hq" quantize "$t/$m.onnx" -o "$t/q_$m.onnx" --data "$t/data" --json -q > "$t/q_$m.json"
-    "$py" -c "import json,sys; g=json.load(open(sys.argv[1]))['guard']; print('$m quantized: guard', g); assert g['met']" "$t/q_$m.json"
-    realm ort-run "$t/q_$m.onnx" "$t/data"
-done
+family_check 320n "$t/320n.onnx" "$t/data" 0.99999 "^opsets .*ai.onnx 17"
+family_check 320n_opset21 "$t/320n_opset21.onnx" "$t/data" 0.99999 "^opsets .*ai.onnx 21"
 # A model exported at opset 18 natively (PyTorch 2.10's dynamo exporter, IR 10): malvizv1 0.1.0's ResNet-18, its
 # weights in external data next to it (.onnx.data). Same checks; the written model must load in the current onnx
 # checker too (IR 10 kept).
 realm fetch malviz_resnet18 "$t/rn18.onnx" || exit $?
 realm data "$t/rn18.onnx" "$t/rn_data" --count 8 --unit --shape input=1,3,224,224
-"$hq" inspect "$t/rn18.onnx" > "$t/rn18.inspect"
-grep -q "^opsets .*ai.onnx 18" "$t/rn18.inspect"
-"$hq" infer "$t/rn18.onnx" --data "$t/rn_data" -o "$t/out_rn18" -q
-realm compare "$t/rn18.onnx" "$t/rn_data" "$t/out_rn18" --min-cos 0.99999
-"$hq" quantize "$t/rn18.onnx" -o "$t/q_rn18.onnx" --data "$t/rn_data" --json -q > "$t/q_rn18.json"
-"$py" -c "import json,sys; g=json.load(open(sys.argv[1]))['guard']; print('rn18 quantized: guard', g); assert g['met']" "$t/q_rn18.json"
+family_check rn18 "$t/rn18.onnx" "$t/rn_data" 0.99999 "^opsets .*ai.onnx 18"
 "$py" -c "import onnx,sys; m=onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True); print('rn18 written: IR', m.ir_version, 'opset', [o.version for o in m.opset_import if o.domain in ('', 'ai.onnx')])" "$t/q_rn18.onnx"
-realm ort-run "$t/q_rn18.onnx" "$t/rn_data"

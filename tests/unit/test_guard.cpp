@@ -2,6 +2,8 @@
 // scale) is found by the layer-wise error ranking and moved to the fallback; the others go back to INT8.
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <unistd.h>
 
 #include "calib/budget_search.h"
@@ -67,24 +69,50 @@ std::map<std::string, std::pair<float, float>> observe(const graph::Model& m, co
     return r;
 }
 
+// A model with its calibration and eval samples written, ranges observed, the candidate builder and the INT8 plan.
+struct Setup {
+    std::filesystem::path dir;
+    graph::Model m;
+    calib::DataSource eval;
+    std::map<std::string, std::pair<float, float>> ranges;
+    quant::QdqOptions q;
+    quant::Plan plan;
+    std::unique_ptr<exec::Backend> be = exec::cpu::make_backend();
+    std::function<graph::Model(const quant::Plan&)> build = [this](const quant::Plan& p) {
+        return calib::build_candidate(m, p, ranges, {}, q, false, {}, nullptr, nullptr);
+    };
+
+    Setup(graph::Model model, const std::string& tag, uint32_t calib_seed, uint32_t eval_seed)
+        : dir(make_dir(tag, calib_seed, eval_seed)), m(std::move(model)),
+          eval((dir / "eval").string(), m.graph.inputs) {
+        ranges = observe(m, calib::DataSource((dir / "calib").string(), m.graph.inputs));
+        q.target = quant::find_target("generic");
+        q.int8_activations = true;
+        plan = quant::initial_plan(m, quant::Precision::Int8, {});
+    }
+    ~Setup() { std::filesystem::remove_all(dir); }
+    Setup(const Setup&) = delete;
+    Setup& operator=(const Setup&) = delete;
+
+    static std::filesystem::path make_dir(const std::string& tag, uint32_t calib_seed, uint32_t eval_seed) {
+        const auto d = std::filesystem::temp_directory_path() / (tag + "_" + std::to_string(::getpid()));
+        std::filesystem::remove_all(d);
+        write_samples(d / "calib", 6, calib_seed);
+        write_samples(d / "eval", 6, eval_seed);
+        return d;
+    }
+};
+
 }  // namespace
 
 TEST_CASE("guard: repairs a garbage INT8 layer, keeps the rest INT8, records why", "[guard]") {
-    const auto dir = std::filesystem::temp_directory_path() / ("hq_guard_" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir);
-    write_samples(dir / "calib", 6, 10);
-    write_samples(dir / "eval", 6, 50);
-    graph::Model m = model();
-    calib::DataSource calib_data((dir / "calib").string(), m.graph.inputs);
-    calib::DataSource eval((dir / "eval").string(), m.graph.inputs);
-    auto ranges = observe(m, calib_data);
-    quant::QdqOptions q;
-    q.target = quant::find_target("generic");
-    q.int8_activations = true;
-    auto build = [&](const quant::Plan& p) { return calib::build_candidate(m, p, ranges, {}, q, false, {}, nullptr, nullptr); };
-    quant::Plan plan = quant::initial_plan(m, quant::Precision::Int8, {});
+    Setup su(model(), "hq_guard", 10, 50);
+    const auto& m = su.m;
+    const auto& plan = su.plan;
+    const auto& build = su.build;
+    const auto& eval = su.eval;
+    auto& be = su.be;
     REQUIRE(plan.layers.size() == 2);
-    auto be = exec::cpu::make_backend();
 
     calib::GuardOptions off;
     off.min_sqnr_db = 0;
@@ -110,18 +138,13 @@ TEST_CASE("guard: repairs a garbage INT8 layer, keeps the rest INT8, records why
     impossible.min_sqnr_db = 201;  // above the 200 dB cap of exact outputs
     calib::GuardResult bad = calib::run_guard(m, plan, build, eval, {}, impossible, *be);
     CHECK_FALSE(bad.met);
-    std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("guard: moves on to fp32 when even the fallback (fp16) cannot hold", "[guard]") {
     // x (channel 0 constant 1000, channel 1 signal) -> conv1 (1000 + 1e-3 * signal) -> Sub 1000 -> conv2 -> y:
     // conv1's output needs more than FP16's 11 bits (its ulp at 1000 is 0.5), so FP16 loses the signal like INT8.
-    const auto dir = std::filesystem::temp_directory_path() / ("hq_guard16_" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir);
-    write_samples(dir / "calib", 6, 20);
-    write_samples(dir / "eval", 6, 60);
-    graph::Model m = test::model(13);
-    auto& g = m.graph;
+    graph::Model m0 = test::model(13);
+    auto& g = m0.graph;
     g.inputs.push_back(test::value("x", {1, 2, 8, 8}));
     g.outputs.push_back(test::value("y", {1, 4, 8, 8}));
     g.initializers["W1"] = test::f32({4, 2, 1, 1}, {1.0f, 1e-3f, 1.0f, -2e-3f, 1.0f, 3e-3f, 1.0f, 1.5e-3f});
@@ -130,16 +153,13 @@ TEST_CASE("guard: moves on to fp32 when even the fallback (fp16) cannot hold", "
     g.nodes.push_back(node("Conv", {"x", "W1"}, {"c1"}, "conv1"));
     g.nodes.push_back(node("Sub", {"c1", "K"}, {"d"}, "sub"));
     g.nodes.push_back(node("Conv", {"d", "W2"}, {"y"}, "conv2"));
-    calib::DataSource calib_data((dir / "calib").string(), m.graph.inputs);
-    calib::DataSource eval((dir / "eval").string(), m.graph.inputs);
-    auto ranges = observe(m, calib_data);
-    quant::QdqOptions q;
-    q.target = quant::find_target("generic");
-    q.int8_activations = true;
-    auto build = [&](const quant::Plan& p) { return calib::build_candidate(m, p, ranges, {}, q, false, {}, nullptr, nullptr); };
-    quant::Plan plan = quant::initial_plan(m, quant::Precision::Int8, {});
+    Setup su(std::move(m0), "hq_guard16", 20, 60);
+    const auto& m = su.m;
+    const auto& plan = su.plan;
+    const auto& build = su.build;
+    const auto& eval = su.eval;
+    auto& be = su.be;
     REQUIRE(plan.layers.size() == 2);
-    auto be = exec::cpu::make_backend();
 
     quant::Plan all16 = plan;
     for (auto& l : all16.layers) l.precision = quant::Precision::Fp16;
@@ -157,5 +177,4 @@ TEST_CASE("guard: moves on to fp32 when even the fallback (fp16) cannot hold", "
     CHECK(r.plan.find("conv1")->reason.find("and at fp16 too") != std::string::npos);
     CHECK(r.plan.find("conv2")->precision == quant::Precision::Int8);  // tried back and kept
     CHECK(r.moved == std::vector<std::string>{"conv1"});
-    std::filesystem::remove_all(dir);
 }
