@@ -103,9 +103,9 @@ int finish(const Opts& o, const report::QuantizeSummary& s, const std::string& p
     for (auto& [k, v] : rep["precision_counts"].items()) counts += (counts.empty() ? "" : ", ") + std::to_string(v.get<int>()) + " " + k;
     const std::string where = fmt::format("for target {} ({})", s.target, s.engine);
     if (written)
-        spdlog::info("wrote {} {}: {} layers ({}); {:.1f} KiB -> {:.1f} KiB ({:.0f}% of FP32)", o.out, where,
+        spdlog::info("wrote {} {}: {} layers ({}); {:.1f} KiB -> {:.1f} KiB ({:.0f}% of {})", o.out, where,
                      s.plan.layers.size(), counts, s.bytes_in / 1024.0, s.bytes_out / 1024.0,
-                     s.bytes_in ? 100.0 * s.bytes_out / s.bytes_in : 0.0);
+                     s.bytes_in ? 100.0 * s.bytes_out / s.bytes_in : 0.0, o.requantize ? "the input" : "FP32");
     else
         spdlog::info("nothing written {}: best plan {} layers ({}); exit 3", where, s.plan.layers.size(), counts);
     if (acc) {
