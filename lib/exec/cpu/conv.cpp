@@ -1,11 +1,16 @@
-// Conv and ConvTranspose on the CPU (1-D, 2-D, 3-D). Spatial dims are normalized to three (D, H, W) with
+// Conv and ConvTranspose on the CPU (1-D, 2-D, 3-D). float32 Conv runs through oneDNN (dnnl_conv.h) with the
+// executor's fused epilogue where oneDNN has a JIT implementation; the code below is the reference path
+// (HQ_CPU_REFERENCE=1) and the fallback. Spatial dims are normalized to three (D, H, W) with
 // leading ones, so one code path serves every rank. Conv: im2col (tiled over output rows to bound the
 // column buffer) + GEMM; 1x1 stride-1 unpadded convs feed the input to GEMM directly; convs with one input
 // channel per group (depthwise) use a direct kernel. ConvTranspose: GEMM + col2im.
 // float16/bfloat16 are staged through float32; float64 runs the same code with dgemm.
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 
 #include "exec/cpu/common.h"
+#include "exec/cpu/dnnl_conv.h"
 #include "exec/cpu/kernels.h"
 
 namespace hq::exec::cpu {
@@ -337,15 +342,107 @@ int64_t conv_groups(const graph::Node& nd, const Tensor& x0, const Tensor& w0) {
     return groups;
 }
 
+// The Add post-op's operand when it fits the output (float32, same shape), else nullptr (epilogue not applied).
+const Tensor* sum_operand_for(const KernelContext& ctx, const Shape& ys) {
+    for (const auto& op : *ctx.post_ops)
+        if (op.kind == graph::PostOp::Kind::Add) {
+            const Tensor* o = ctx.sum_operand;
+            return o && o->dtype() == DType::F32 && o->shape() == ys ? o : nullptr;
+        }
+    return nullptr;
+}
+bool has_sum(const std::vector<graph::PostOp>& ops) {
+    for (const auto& op : ops)
+        if (op.kind == graph::PostOp::Kind::Add) return true;
+    return false;
+}
+
+// The fused epilogue applied after the reference kernel (where oneDNN refused the shape).
+void apply_post_ops(KernelContext& ctx) {
+    Tensor& y = ctx.outputs[0];
+    if (!ctx.post_ops || y.dtype() != DType::F32) return;
+    const Tensor* operand = sum_operand_for(ctx, y.shape());
+    if (has_sum(*ctx.post_ops) && !operand) return;
+    float* p = y.data<float>();
+    const float* a = operand ? operand->data<float>() : nullptr;
+    const auto& ops = *ctx.post_ops;
+    parallel_for(y.numel(), 16384, [&](int64_t b, int64_t e) {
+        using K = graph::PostOp::Kind;
+        for (int64_t i = b; i < e; ++i) {
+            float v = p[i];
+            for (const auto& op : ops) {
+                switch (op.kind) {
+                    case K::Relu: v = v < 0 ? 0.f : v; break;
+                    case K::LeakyRelu: v = v < 0 ? v * op.alpha : v; break;
+                    case K::Clip: v = std::min(std::max(v, op.alpha), op.beta); break;
+                    case K::HardSwish: v = v * std::max(0.f, std::min(1.f, v / 6.f + 0.5f)); break;
+                    case K::HardSigmoid: v = std::max(0.f, std::min(1.f, op.alpha * v + op.beta)); break;
+                    case K::Sigmoid: v = 1.f / (1.f + std::exp(-v)); break;
+                    case K::Swish: v = v / (1.f + std::exp(-v)); break;
+                    case K::Add: v += a[i]; break;
+                }
+            }
+            p[i] = v;
+        }
+    });
+    ctx.fused = true;
+}
+
+// float32 Conv through oneDNN, with the fused epilogue when it fits; false when oneDNN refused the geometry.
+bool conv_dnnl(KernelContext& ctx, const Tensor& x, const Tensor& w, int64_t groups, const Geom& g) {
+    const Tensor* b = ctx.has_input(2) ? &ctx.in(2) : nullptr;
+    const int64_t M = w.dim(0);
+    if (b && (b->dtype() != DType::F32 || b->numel() != M)) return false;  // the reference path reports it
+    Shape ys = {x.dim(0), M};
+    for (int64_t i = 0; i < g.nsp; ++i) ys.push_back(g.out[3 - g.nsp + i]);
+    if (shape_numel(ys) == 0 || x.numel() == 0) return false;
+    static const std::vector<graph::PostOp> none;
+    const std::vector<graph::PostOp>* ops = ctx.post_ops ? ctx.post_ops : &none;
+    const Tensor* operand = nullptr;
+    if (has_sum(*ops)) {
+        operand = sum_operand_for(ctx, ys);
+        if (!operand) ops = &none;
+    }
+    DnnlConvGeom dg;
+    dg.nsp = g.nsp, dg.N = x.dim(0), dg.C = x.dim(1), dg.M = M, dg.groups = groups;
+    for (int i = 0; i < 3; ++i) {
+        dg.in[i] = g.in[i], dg.out[i] = g.out[i], dg.k[i] = g.k[i], dg.s[i] = g.s[i], dg.d[i] = g.d[i];
+        dg.pb[i] = g.pb[i], dg.pe[i] = g.pe[i];
+    }
+    Tensor y;
+    if (operand) {
+        const void* o = operand->raw();
+        // In place only when nothing else holds the operand's storage and the conv does not read it.
+        if (ctx.sum_reusable && operand->storage().use_count() == 1 && o != x.raw() && o != w.raw() &&
+            (!b || o != b->raw())) {
+            y = *operand;
+        } else {
+            y = Tensor::uninit(DType::F32, ys);
+            std::memcpy(y.raw(), o, y.nbytes());
+        }
+    } else {
+        y = Tensor::uninit(DType::F32, ys);
+    }
+    const std::shared_ptr<void>* owner = ctx.is_const(1) ? &w.storage() : nullptr;
+    if (!dnnl_conv_f32(dg, x.data<float>(), w.data<float>(), owner, b ? b->data<float>() : nullptr, y.data<float>(),
+                       *ops))
+        return false;
+    ctx.set(0, std::move(y));
+    ctx.fused = !ops->empty();
+    return true;
+}
+
 void conv_kernel(KernelContext& ctx) {
     const Tensor& x0 = ctx.in(0);
     const Tensor& w0 = ctx.in(1);
     const int64_t groups = conv_groups(ctx.node, x0, w0);
     const int64_t M = w0.dim(0);
     const Geom g = conv_geom(ctx, x0.shape(), w0.shape());
+    if (x0.dtype() == DType::F32 && dnnl_enabled() && conv_dnnl(ctx, x0, w0, groups, g)) return;
     run_conv_like(ctx, x0, w0, M, g, [&](auto tag, const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y) {
         conv_typed<decltype(tag)>(x, w, b, y, groups, g);
     });
+    apply_post_ops(ctx);
 }
 
 // ------------------------------------------------------------------------------------- ConvTranspose

@@ -1,0 +1,33 @@
+// oneDNN float32 convolution with fused post-ops: the one door to oneDNN (dnnl_conv.cpp is the only includer
+// of its headers). Primitives are created once per geometry + post-ops and cached; weights of initializers are
+// reordered once per storage (kept while that storage lives). oneDNN's reference implementations are refused:
+// the caller then runs its own im2col + OpenBLAS kernel.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graph/fusion.h"
+
+namespace hq::exec::cpu {
+
+// Conv geometry: nsp spatial dims (1..3), stored in the last nsp of three slots (leading slots are 1 / 0).
+struct DnnlConvGeom {
+    int64_t nsp = 0, N = 0, C = 0, M = 0, groups = 1;
+    int64_t in[3], out[3], k[3], s[3], d[3], pb[3], pe[3];
+};
+
+// False when HQ_CPU_REFERENCE=1 (the OpenBLAS reference path only).
+bool dnnl_enabled();
+
+// y = ops(conv(x, w) + bias), where an Add op adds y's prior content (the caller stores the operand in y first).
+// `w_owner`: the weight's storage when the weight is an initializer (its reordered copy is cached), else nullptr
+// (reordered on every call). Returns false, writing nothing, when oneDNN has only a reference implementation.
+bool dnnl_conv_f32(const DnnlConvGeom& g, const float* x, const float* w, const std::shared_ptr<void>* w_owner,
+                   const float* bias, float* y, const std::vector<graph::PostOp>& ops);
+
+// The implementation oneDNN chose for a geometry ("" when refused), for tests and logs.
+std::string dnnl_conv_impl(const DnnlConvGeom& g, bool bias, const std::vector<graph::PostOp>& ops);
+
+}  // namespace hq::exec::cpu
