@@ -42,10 +42,19 @@ Executor::Executor(const graph::Model& model, const Backend& backend) : model_(m
         if (slot_of_.count(o.name)) is_output_slot_[slot_of_.at(o.name)] = 1;
     plan_steps(plain_steps_, false);
     if (backend_.fuses()) {
-        groups_ = graph::plan_fusions(g, model_.opset(""));
+        // Quantized graphs: only post-ops whose float result is bit-identical to the unfused kernels' (a last-bit
+        // difference before a QuantizeLinear can flip a quantization step and move the output off ONNX Runtime's).
+        bool quantized = false;
+        for (const auto& n : g.nodes)
+            quantized |= n.op_type == "QuantizeLinear" || n.op_type.rfind("QLinear", 0) == 0 ||
+                         n.op_type == "DynamicQuantizeLinear";
+        groups_ = graph::plan_fusions(g, model_.opset(""), quantized);
         plan_steps(fused_steps_, true);
         size_t absorbed = 0;
-        for (const auto& grp : groups_) absorbed += grp.nodes.size() - 1;
+        for (const auto& grp : groups_) {
+            absorbed += grp.nodes.size() - 1;
+            spdlog::trace("fusion: {}", graph::describe(grp, g));
+        }
         spdlog::debug("executor: {} fusion groups, {} nodes absorbed", groups_.size(), absorbed);
     }
 }

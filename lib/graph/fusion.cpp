@@ -60,7 +60,7 @@ bool activation_op(const Graph& g, const Node& c, const std::string& v, int64_t 
 
 }  // namespace
 
-std::vector<FusionGroup> plan_fusions(const Graph& g, int64_t opset) {
+std::vector<FusionGroup> plan_fusions(const Graph& g, int64_t opset, bool exact_only) {
     std::vector<FusionGroup> groups;
     const auto cons = g.consumers();
     auto readers = [&](const std::string& v) -> const std::vector<size_t>& {
@@ -87,7 +87,9 @@ std::vector<FusionGroup> plan_fusions(const Graph& g, int64_t opset) {
             if (private_value(v, 1)) {
                 const size_t ci = readers(v)[0];
                 const Node& c = g.nodes[ci];
-                if ((phase == 0 || phase == 2) && activation_op(g, c, v, opset, op)) {
+                if ((phase == 0 || phase == 2) && activation_op(g, c, v, opset, op) &&
+                    !(exact_only && (op.kind == PostOp::Kind::HardSwish || op.kind == PostOp::Kind::Sigmoid ||
+                                     op.kind == PostOp::Kind::HardSigmoid))) {
                     grp.ops.push_back(op);
                     grp.fused_away.push_back(v);
                     grp.nodes.push_back(ci);
@@ -110,7 +112,7 @@ std::vector<FusionGroup> plan_fusions(const Graph& g, int64_t opset) {
                 break;
             }
             // Swish: v read by Sigmoid s and by Mul(v, s) only.
-            if ((phase == 0 || phase == 2) && private_value(v, 2)) {
+            if ((phase == 0 || phase == 2) && !exact_only && private_value(v, 2)) {
                 const auto& r = readers(v);
                 size_t si = r[0], mi = r[1];
                 if (g.nodes[si].op_type != "Sigmoid") std::swap(si, mi);

@@ -28,8 +28,10 @@ struct FusionGroup {
 };
 
 // Groups of g (main graph; subgraphs are not fused) in order of their head. `opset` is the ai.onnx opset (Clip
-// bounds are attributes before 11, constant inputs from 11).
-std::vector<FusionGroup> plan_fusions(const Graph& g, int64_t opset);
+// bounds are attributes before 11, constant inputs from 11). `exact_only`: only post-ops whose fused float result
+// is bit-identical to the separate kernels' (Relu, LeakyRelu, Clip, Add); HardSwish, HardSigmoid (one fma rounding),
+// Sigmoid and Swish (oneDNN's own exp) differ from the unfused kernels in the last bits.
+std::vector<FusionGroup> plan_fusions(const Graph& g, int64_t opset, bool exact_only = false);
 
 // Short text of a group for logs and inspect: "Conv 'c1' + Relu + Add(x) + Relu".
 std::string describe(const FusionGroup& grp, const Graph& g);

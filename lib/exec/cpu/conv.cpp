@@ -424,11 +424,18 @@ bool conv_dnnl(KernelContext& ctx, const Tensor& x, const Tensor& w, int64_t gro
         y = Tensor::uninit(DType::F32, ys);
     }
     const std::shared_ptr<void>* owner = ctx.is_const(1) ? &w.storage() : nullptr;
-    if (!dnnl_conv_f32(dg, x.data<float>(), w.data<float>(), owner, b ? b->data<float>() : nullptr, y.data<float>(),
-                       *ops))
-        return false;
+    const float* bp = b ? b->data<float>() : nullptr;
+    if (dnnl_conv_f32(dg, x.data<float>(), w.data<float>(), owner, bp, y.data<float>(), *ops)) {
+        ctx.set(0, std::move(y));
+        ctx.fused = !ops->empty();
+        return true;
+    }
+    if (ops->empty()) return false;
+    // oneDNN refused these post-ops (nothing was written): the plain conv, then the epilogue here.
+    y = Tensor::uninit(DType::F32, ys);
+    if (!dnnl_conv_f32(dg, x.data<float>(), w.data<float>(), owner, bp, y.data<float>(), none)) return false;
     ctx.set(0, std::move(y));
-    ctx.fused = !ops->empty();
+    apply_post_ops(ctx);
     return true;
 }
 

@@ -78,6 +78,21 @@ std::string key_of(const DnnlConvGeom& g, bool bias, const std::vector<graph::Po
     return k;
 }
 
+// oneDNN 2.6's brgconv applies two eltwise post-ops of one algorithm with the first one's alpha/beta (measured:
+// Clip(-1,6) then Clip(0,1) came out as two Clip(-1,6)); such chains are refused here (the kernel applies them).
+bool conflicting(const dnnl::post_ops& po) {
+    for (int i = 0; i < po.len(); ++i)
+        for (int j = i + 1; j < po.len(); ++j) {
+            if (po.kind(i) != dnnl::primitive::kind::eltwise || po.kind(j) != dnnl::primitive::kind::eltwise) continue;
+            float si, ai, bi, sj, aj, bj;
+            dnnl::algorithm alg_i, alg_j;
+            po.get_params_eltwise(i, si, alg_i, ai, bi);
+            po.get_params_eltwise(j, sj, alg_j, aj, bj);
+            if (alg_i == alg_j && (ai != aj || bi != bj)) return true;
+        }
+    return false;
+}
+
 dnnl::post_ops make_post_ops(const std::vector<graph::PostOp>& ops, bool& has_sum) {
     using K = graph::PostOp::Kind;
     using A = dnnl::algorithm;
@@ -89,7 +104,7 @@ dnnl::post_ops make_post_ops(const std::vector<graph::PostOp>& ops, bool& has_su
             case K::LeakyRelu: po.append_eltwise(1.f, A::eltwise_relu, op.alpha, 0.f); break;
             case K::Clip: po.append_eltwise(1.f, A::eltwise_clip, op.alpha, op.beta); break;
             case K::HardSwish: po.append_eltwise(1.f, A::eltwise_hardswish, 0.f, 0.f); break;
-            case K::HardSigmoid:
+            case K::HardSigmoid:  // one rounding of alpha * x + beta (fma): not bit-identical to the kernel's two
                 po.append_eltwise(1.f, A::eltwise_linear, op.alpha, op.beta);
                 po.append_eltwise(1.f, A::eltwise_clip, 0.f, 1.f);
                 break;
@@ -124,7 +139,12 @@ std::shared_ptr<Prim> create(const DnnlConvGeom& g, bool bias, const std::vector
         auto dst_any = plain ? p->dst_user : dnnl::memory::desc(dst_d, dt::f32, tag::any);
         auto w_any = dnnl::memory::desc(w_d, dt::f32, tag::any);
         dnnl::primitive_attr attr;
-        attr.set_post_ops(make_post_ops(ops, p->has_sum));
+        const dnnl::post_ops po = make_post_ops(ops, p->has_sum);
+        if (conflicting(po)) {
+            p->impl = "refused: post-ops repeat an eltwise algorithm with other parameters";
+            return p;
+        }
+        attr.set_post_ops(po);
         attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
         auto desc = bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
                                                            dnnl::algorithm::convolution_direct, src_any, w_any,
