@@ -75,8 +75,10 @@ std::vector<FusionGroup> plan_fusions(const Graph& g, int64_t opset, bool exact_
         std::sort(r.begin(), r.end());
         return r.size() == n && std::unique(r.begin(), r.end()) == r.end();
     };
+    std::vector<char> claimed(g.nodes.size(), 0);  // absorbed by a group already (an Add two Convs could take)
     for (size_t h = 0; h < g.nodes.size(); ++h) {
         const Node& conv = g.nodes[h];
+        if (claimed[h]) continue;
         if (!is_onnx(conv) || conv.op_type != "Conv" || conv.outputs.size() != 1 || conv.outputs[0].empty()) continue;
         FusionGroup grp;
         grp.nodes.push_back(h);
@@ -87,6 +89,7 @@ std::vector<FusionGroup> plan_fusions(const Graph& g, int64_t opset, bool exact_
             if (private_value(v, 1)) {
                 const size_t ci = readers(v)[0];
                 const Node& c = g.nodes[ci];
+                if (claimed[ci]) break;
                 if ((phase == 0 || phase == 2) && activation_op(g, c, v, opset, op) &&
                     !(exact_only && (op.kind == PostOp::Kind::HardSwish || op.kind == PostOp::Kind::Sigmoid ||
                                      op.kind == PostOp::Kind::HardSigmoid))) {
@@ -118,6 +121,7 @@ std::vector<FusionGroup> plan_fusions(const Graph& g, int64_t opset, bool exact_
                 if (g.nodes[si].op_type != "Sigmoid") std::swap(si, mi);
                 const Node& s = g.nodes[si];
                 const Node& m = g.nodes[mi];
+                if (claimed[si] || claimed[mi]) break;
                 if (!is_onnx(s) || s.op_type != "Sigmoid" || s.inputs.size() != 1 || s.outputs.size() != 1 ||
                     !is_onnx(m) || m.op_type != "Mul" || m.inputs.size() != 2 || m.outputs.size() != 1 ||
                     m.outputs[0].empty())
@@ -139,6 +143,7 @@ std::vector<FusionGroup> plan_fusions(const Graph& g, int64_t opset, bool exact_
             break;
         }
         if (grp.ops.empty()) continue;
+        for (size_t ni : grp.nodes) claimed[ni] = 1;
         grp.output = v;
         groups.push_back(std::move(grp));
     }

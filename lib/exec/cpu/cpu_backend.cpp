@@ -54,11 +54,11 @@ public:
     }
     // HQ_CPU_REFERENCE=1 (OpenBLAS only) and HQ_EXEC_NO_FUSION=1 turn fusion off.
     bool fuses() const override {
-        static const bool on = [] {
+        static const bool no_fusion = [] {
             const char* v = std::getenv("HQ_EXEC_NO_FUSION");
-            return dnnl_enabled() && !(v && *v && std::strcmp(v, "0") != 0);
+            return v && *v && std::strcmp(v, "0") != 0;
         }();
-        return on;
+        return dnnl_enabled() && !no_fusion;
     }
     void run(KernelContext& ctx) const override {
         const KernelDef* d = registry().find(ctx.node.domain, ctx.node.op_type, ctx.opset);

@@ -18,8 +18,17 @@ struct DnnlConvGeom {
     int64_t in[3], out[3], k[3], s[3], d[3], pb[3], pe[3];
 };
 
-// False when HQ_CPU_REFERENCE=1 (the OpenBLAS reference path only).
+// False when HQ_CPU_REFERENCE=1 (the OpenBLAS reference path only, no fusion).
 bool dnnl_enabled();
+// Overrides HQ_CPU_REFERENCE for this process (tests run both paths); executors made afterwards see it.
+void dnnl_set_enabled(bool on);
+
+// Convs with fewer multiply-accumulates run on the reference kernels (with the fused epilogue applied there):
+// below it oneDNN's per-call cost (two layout reorders, primitive dispatch) outweighs its faster arithmetic
+// (measured: the bundled classifier's convs, 0.1-3M MACs each, ran slower through oneDNN; ResNet-50's, 25M+,
+// faster). Default 3,000,000; HQ_DNNL_MIN_MACS=N overrides it.
+int64_t dnnl_min_macs();
+void dnnl_set_min_macs(int64_t n);  // for tests (0: every float32 conv through oneDNN)
 
 // y = ops(conv(x, w) + bias), where an Add op adds y's prior content (the caller stores the operand in y first).
 // `w_owner`: the weight's storage when the weight is an initializer (its reordered copy is cached), else nullptr
