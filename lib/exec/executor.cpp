@@ -55,7 +55,11 @@ Executor::Executor(const graph::Model& model, const Backend& backend) : model_(m
             absorbed += grp.nodes.size() - 1;
             spdlog::trace("fusion: {}", graph::describe(grp, g));
         }
-        spdlog::debug("executor: {} fusion groups, {} nodes absorbed", groups_.size(), absorbed);
+        plan_blocked();
+        size_t nb = 0;
+        for (char c : may_block_) nb += c;
+        spdlog::debug("executor: {} fusion groups, {} nodes absorbed, {} values may stay channel-blocked",
+                      groups_.size(), absorbed, nb);
     }
 }
 
@@ -119,6 +123,37 @@ void Executor::plan_steps(std::vector<Step>& steps, bool fused) {
     }
 }
 
+// Conv outputs (standalone or a group's result) whose every reader is a Conv's input 0 or a group's Add operand
+// may stay channel-blocked between oneDNN convs (the kernels decide per call; everything else reads plain).
+void Executor::plan_blocked() {
+    const auto& g = model_.graph;
+    may_block_.assign(slot_of_.size(), 0);
+    std::vector<char> bad(slot_of_.size(), 0);
+    auto is_conv = [&](size_t ni) {
+        const auto& n = g.nodes[ni];
+        return n.op_type == "Conv" && (n.domain.empty() || n.domain == "ai.onnx");
+    };
+    for (const auto& st : fused_steps_) {
+        for (size_t j = 0; j < st.nodes.size(); ++j) {
+            const size_t ni = st.nodes[j];
+            const bool head = j == 0 && is_conv(ni);
+            if (st.group < 0 && head && nodes_[ni].out[0] >= 0) may_block_[(size_t)nodes_[ni].out[0]] = 1;
+            if (st.group >= 0 && j == 0) may_block_[(size_t)group_plans_[(size_t)st.group].out] = 1;
+            const auto& in = nodes_[ni].in;
+            for (size_t k = 0; k < in.size(); ++k) {
+                if (in[k] < 0) continue;
+                const bool ok = (head && k == 0) || (st.group >= 0 && j > 0 && in[k] == group_plans_[(size_t)st.group].operand);
+                if (!ok) bad[(size_t)in[k]] = 1;
+            }
+            if (graph::has_subgraphs(g.nodes[ni]))
+                for (const auto& v : graph::implicit_inputs(g.nodes[ni]))
+                    if (slot_of_.count(v)) bad[(size_t)slot_of_.at(v)] = 1;
+        }
+    }
+    for (size_t s = 0; s < may_block_.size(); ++s)
+        if (bad[s] || is_output_slot_[s]) may_block_[s] = 0;
+}
+
 void Executor::check_input(const std::string& name, const Tensor& t, const std::string& source) const {
     const graph::ValueInfo* vi = nullptr;
     for (const auto& i : model_.graph.inputs)
@@ -134,21 +169,34 @@ void Executor::check_input(const std::string& name, const Tensor& t, const std::
                  "' expects shape ", vi->shape_str(), ", got ", shape_str(t.shape()));
 }
 
-void Executor::run_node(size_t ni, std::vector<Tensor>& env, const Observer& observer) const {
+void Executor::run_node(size_t ni, RunState& rs, const Observer& observer) const {
     const auto& n = model_.graph.nodes[ni];
     const NodePlan& p = nodes_[ni];
+    auto& env = rs.env;
     KernelContext ctx(n, p.opset);
     ctx.const_inputs = p.const_mask;
     ctx.inputs.resize(n.inputs.size(), nullptr);
+    const bool conv = !p.control_flow && n.op_type == "Conv";
     for (size_t k = 0; k < n.inputs.size(); ++k) {
         if (p.init[k]) {
             ctx.inputs[k] = p.init[k];
         } else if (p.in[k] >= 0) {
-            const Tensor& t = env[(size_t)p.in[k]];
+            const size_t sl = (size_t)p.in[k];
+            if (rs.blocked[sl]) {
+                if (conv && k == 0) {
+                    ctx.in_blocked = true;
+                } else {  // a reader of plain layout
+                    env[sl] = backend_.unblocked(env[sl]);
+                    rs.blocked[sl] = 0;
+                }
+            }
+            const Tensor& t = env[sl];
             HQ_ASSERT(!t.empty(), n.label(), ": input '", n.inputs[k], "' not computed");
             ctx.inputs[k] = &t;
         }
     }
+    if (conv && rs.fused && p.out[0] >= 0)
+        ctx.out_blocked_ok = may_block_[(size_t)p.out[0]] && !rs.kept[(size_t)p.out[0]];
     if (p.control_flow) {
         const auto& g = model_.graph;
         ScopeLookup lookup = [&](const std::string& v) -> const Tensor* {
@@ -168,13 +216,17 @@ void Executor::run_node(size_t ni, std::vector<Tensor>& env, const Observer& obs
         HQ_ASSERT(!ctx.outputs[k].empty(), n.label(), ": output ", k, " not produced");
         if (observer) observer(n.outputs[k], ctx.outputs[k], n);
         env[(size_t)p.out[k]] = std::move(ctx.outputs[k]);
+        rs.blocked[(size_t)p.out[k]] = k == 0 && ctx.out_blocked;
     }
 }
 
 std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>& inputs, const Observer& observer,
                                             const std::set<std::string>& keep) const {
     const auto& g = model_.graph;
-    std::vector<Tensor> env(slot_of_.size());
+    RunState rs;
+    auto& env = rs.env;
+    env.resize(slot_of_.size());
+    rs.blocked.assign(slot_of_.size(), 0);
     for (size_t k = 0; k < g.inputs.size(); ++k) {
         const auto& i = g.inputs[k];
         auto it = inputs.find(i.name);
@@ -187,14 +239,15 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
         for (const auto& i : g.inputs) known |= i.name == name;
         HQ_CHECK(known, "sample has a tensor '", name, "' but the model has no such input");
     }
-    std::vector<char> kept(slot_of_.size(), 0);
+    auto& kept = rs.kept;
+    kept.assign(slot_of_.size(), 0);
     for (const auto& k : keep) {
         auto it = slot_of_.find(k);
         if (it != slot_of_.end()) kept[(size_t)it->second] = 1;
     }
     // With an observer, the unfused plan: every tensor is produced and observed as without fusion.
-    const bool fused = !observer && !fused_steps_.empty();
-    const auto& steps = fused ? fused_steps_ : plain_steps_;
+    rs.fused = !observer && !fused_steps_.empty();
+    const auto& steps = rs.fused ? fused_steps_ : plain_steps_;
     for (const auto& st : steps) {
         bool done = false;
         if (st.group >= 0) {
@@ -208,31 +261,47 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
                 const NodePlan& p = nodes_[head];
                 KernelContext ctx(n, p.opset);
                 ctx.const_inputs = p.const_mask;
-                for (size_t k = 0; k < n.inputs.size(); ++k)
-                    ctx.inputs.push_back(p.init[k] ? p.init[k] : p.in[k] >= 0 ? &env[(size_t)p.in[k]] : nullptr);
+                for (size_t k = 0; k < n.inputs.size(); ++k) {
+                    const int sl = p.in[k];
+                    if (sl >= 0 && rs.blocked[(size_t)sl] && k > 0) {  // only input 0 may be blocked
+                        env[(size_t)sl] = backend_.unblocked(env[(size_t)sl]);
+                        rs.blocked[(size_t)sl] = 0;
+                    }
+                    ctx.inputs.push_back(p.init[k] ? p.init[k] : sl >= 0 ? &env[(size_t)sl] : nullptr);
+                }
+                ctx.in_blocked = p.in[0] >= 0 && rs.blocked[(size_t)p.in[0]];
                 ctx.post_ops = &grp.ops;
                 if (gp.operand_init) ctx.sum_operand = gp.operand_init;
                 if (gp.operand >= 0) {
                     ctx.sum_operand = &env[(size_t)gp.operand];
                     ctx.sum_reusable = gp.operand_dies && !kept[(size_t)gp.operand];
+                    ctx.sum_blocked = rs.blocked[(size_t)gp.operand] != 0;
                 }
+                ctx.out_blocked_ok = may_block_[(size_t)gp.out] && !kept[(size_t)gp.out];
                 if (p.fn) p.fn(ctx);
                 else backend_.run(ctx);
                 HQ_ASSERT(!ctx.outputs[0].empty(), n.label(), ": output 0 not produced");
                 if (ctx.fused) {
                     env[(size_t)gp.out] = std::move(ctx.outputs[0]);
-                } else {  // the kernel ran the Conv alone: the absorbed nodes run as they are
+                    rs.blocked[(size_t)gp.out] = ctx.out_blocked;
+                } else {  // the kernel ran the Conv alone (plain layout): the absorbed nodes run as they are
                     env[(size_t)p.out[0]] = std::move(ctx.outputs[0]);
-                    for (size_t k = 1; k < st.nodes.size(); ++k) run_node(st.nodes[k], env, nullptr);
+                    rs.blocked[(size_t)p.out[0]] = 0;
+                    for (size_t k = 1; k < st.nodes.size(); ++k) run_node(st.nodes[k], rs, nullptr);
                 }
                 done = true;
             }
         }
         if (!done)
-            for (size_t ni : st.nodes) run_node(ni, env, observer);
+            for (size_t ni : st.nodes) run_node(ni, rs, observer);
         for (int s : st.release)
-            if (!kept[(size_t)s]) env[(size_t)s] = Tensor();
+            if (!kept[(size_t)s]) {
+                env[(size_t)s] = Tensor();
+                rs.blocked[(size_t)s] = 0;
+            }
     }
+    for (size_t s = 0; s < env.size(); ++s)  // what is returned is plain
+        if (rs.blocked[s] && !env[s].empty()) env[s] = backend_.unblocked(env[s]);
     std::map<std::string, Tensor> out;
     auto value = [&](const std::string& v) -> const Tensor* {
         auto it = slot_of_.find(v);

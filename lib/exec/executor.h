@@ -62,7 +62,14 @@ private:
         std::vector<int> fused_away;
     };
     void plan_steps(std::vector<Step>& steps, bool fused);
-    void run_node(size_t ni, std::vector<Tensor>& env, const Observer& observer) const;
+    // Per-run state: values, which are stored channel-blocked, which the caller keeps.
+    struct RunState {
+        std::vector<Tensor> env;
+        std::vector<char> blocked, kept;
+        bool fused = false;
+    };
+    void run_node(size_t ni, RunState& rs, const Observer& observer) const;
+    void plan_blocked();
 
     const graph::Model& model_;
     const Backend& backend_;
@@ -73,6 +80,7 @@ private:
     std::vector<graph::FusionGroup> groups_;
     std::vector<GroupPlan> group_plans_;
     std::vector<Step> plain_steps_, fused_steps_;
+    std::vector<char> may_block_;  // slot: a Conv's output that only oneDNN convs read (fused plan)
 };
 
 }  // namespace hq::exec

@@ -26,6 +26,10 @@ struct KernelContext {
     const Tensor* sum_operand = nullptr;  // the Add post-op's other input
     bool sum_reusable = false;            // its storage may become the output (no one reads it afterwards)
     bool fused = false;
+    // Channel-blocked layout (16-channel blocks, nChw16c; only where C % 16 == 0): the executor keeps a Conv's
+    // output blocked when only oneDNN convs read it. in_blocked / sum_blocked: input 0 / the sum operand is stored
+    // so; out_blocked_ok: the kernel may store output 0 so, and then sets out_blocked.
+    bool in_blocked = false, sum_blocked = false, out_blocked_ok = false, out_blocked = false;
 
     KernelContext(const graph::Node& n, int64_t op) : node(n), opset(op), outputs(n.outputs.size()) {}
 

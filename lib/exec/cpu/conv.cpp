@@ -399,6 +399,7 @@ void apply_post_ops(KernelContext& ctx) {
 }
 
 // float32 Conv through oneDNN, with the fused epilogue when it fits; false when oneDNN refused the geometry.
+// x may be channel-blocked (ctx.in_blocked); y is stored blocked when the executor allows it (ctx.out_blocked_ok).
 bool conv_dnnl(KernelContext& ctx, const Tensor& x, const Tensor& w, int64_t groups, const Geom& g) {
     const Tensor* b = ctx.has_input(2) ? &ctx.in(2) : nullptr;
     const int64_t M = w.dim(0);
@@ -419,12 +420,17 @@ bool conv_dnnl(KernelContext& ctx, const Tensor& x, const Tensor& w, int64_t gro
         dg.in[i] = g.in[i], dg.out[i] = g.out[i], dg.k[i] = g.k[i], dg.s[i] = g.s[i], dg.d[i] = g.d[i];
         dg.pb[i] = g.pb[i], dg.pe[i] = g.pe[i];
     }
+    dg.src_blocked = ctx.in_blocked;
+    // Blocked output only for the group's full result (an unfused group's output goes to plain kernels).
+    dg.dst_blocked = ctx.out_blocked_ok && g.nsp == 2 && M % 16 == 0 && (ops != &none || !ctx.post_ops);
     Tensor y;
     if (operand) {
         const void* o = operand->raw();
-        // In place only when nothing else holds the operand's storage and the conv does not read it.
-        if (ctx.sum_reusable && operand->storage().use_count() == 1 && o != x.raw() && o != w.raw() &&
-            (!b || o != b->raw())) {
+        if (ctx.sum_blocked != dg.dst_blocked) {
+            y = dg.dst_blocked ? plain_to_blocked16(*operand) : blocked16_to_plain(*operand);
+        } else if (ctx.sum_reusable && operand->storage().use_count() == 1 && o != x.raw() && o != w.raw() &&
+                   (!b || o != b->raw())) {
+            // In place only when nothing else holds the operand's storage and the conv does not read it.
             y = *operand;
         } else {
             y = Tensor::uninit(DType::F32, ys);
@@ -438,26 +444,51 @@ bool conv_dnnl(KernelContext& ctx, const Tensor& x, const Tensor& w, int64_t gro
     if (dnnl_conv_f32(dg, x.data<float>(), w.data<float>(), owner, bp, y.data<float>(), *ops)) {
         ctx.set(0, std::move(y));
         ctx.fused = !ops->empty();
+        ctx.out_blocked = dg.dst_blocked;
         return true;
     }
     if (ops->empty()) return false;
-    // oneDNN refused these post-ops (nothing was written): the plain conv, then the epilogue here.
+    // oneDNN refused these post-ops (nothing was written): the plain conv, then the epilogue here, in plain layout.
+    dg.dst_blocked = false;
     y = Tensor::uninit(DType::F32, ys);
     if (!dnnl_conv_f32(dg, x.data<float>(), w.data<float>(), owner, bp, y.data<float>(), none)) return false;
     ctx.set(0, std::move(y));
+    Tensor plain_operand;
+    if (ctx.sum_blocked && ctx.sum_operand) {
+        plain_operand = blocked16_to_plain(*ctx.sum_operand);
+        ctx.sum_operand = &plain_operand;
+    }
     apply_post_ops(ctx);
     return true;
 }
 
 void conv_kernel(KernelContext& ctx) {
+    const int64_t M = ctx.in(1).dim(0);
+    {
+        const Tensor& x0 = ctx.in(0);
+        const Tensor& w0 = ctx.in(1);
+        const int64_t groups = conv_groups(ctx.node, x0, w0);
+        const Geom g = conv_geom(ctx, x0.shape(), w0.shape());
+        const int64_t macs = x0.dim(0) * M * g.out_size() * (x0.dim(1) / groups) * g.kvol();
+        if (x0.dtype() == DType::F32 && dnnl_enabled() && macs >= dnnl_min_macs() && conv_dnnl(ctx, x0, w0, groups, g))
+            return;
+    }
+    // The reference path reads and writes plain layout.
+    Tensor x_plain, operand_plain;
+    if (ctx.in_blocked) {
+        x_plain = blocked16_to_plain(ctx.in(0));
+        ctx.inputs[0] = &x_plain;
+        ctx.in_blocked = false;
+    }
+    if (ctx.sum_blocked && ctx.sum_operand) {
+        operand_plain = blocked16_to_plain(*ctx.sum_operand);
+        ctx.sum_operand = &operand_plain;
+        ctx.sum_blocked = false;
+    }
     const Tensor& x0 = ctx.in(0);
     const Tensor& w0 = ctx.in(1);
     const int64_t groups = conv_groups(ctx.node, x0, w0);
-    const int64_t M = w0.dim(0);
     const Geom g = conv_geom(ctx, x0.shape(), w0.shape());
-    const int64_t macs = x0.dim(0) * M * g.out_size() * (x0.dim(1) / groups) * g.kvol();
-    if (x0.dtype() == DType::F32 && dnnl_enabled() && macs >= dnnl_min_macs() && conv_dnnl(ctx, x0, w0, groups, g))
-        return;
     run_conv_like(ctx, x0, w0, M, g, [&](auto tag, const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y) {
         conv_typed<decltype(tag)>(x, w, b, y, groups, g);
     });

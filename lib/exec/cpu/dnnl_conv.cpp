@@ -70,7 +70,7 @@ tag weight_tag(int64_t nsp, bool grouped) {
 std::string key_of(const DnnlConvGeom& g, bool bias, const std::vector<graph::PostOp>& ops) {
     std::string k;
     auto add = [&](int64_t v) { k += std::to_string(v) + ","; };
-    add(g.nsp), add(g.N), add(g.C), add(g.M), add(g.groups), add(bias);
+    add(g.nsp), add(g.N), add(g.C), add(g.M), add(g.groups), add(bias), add(g.src_blocked), add(g.dst_blocked);
     for (int i = 0; i < 3; ++i) add(g.in[i]), add(g.out[i]), add(g.k[i]), add(g.s[i]), add(g.d[i]), add(g.pb[i]), add(g.pe[i]);
     for (const auto& op : ops) {
         k += "|" + std::to_string((int)op.kind) + ":";
@@ -132,8 +132,8 @@ std::shared_ptr<Prim> create(const DnnlConvGeom& g, bool bias, const std::vector
         if (grouped) w_d = {g.groups, g.M / g.groups, g.C / g.groups};
         else w_d = {g.M, g.C};
         for (auto v : spatial(g.k, nsp)) w_d.push_back(v);
-        p->src_user = dnnl::memory::desc(src_d, dt::f32, data_tag(nsp));
-        p->dst_user = dnnl::memory::desc(dst_d, dt::f32, data_tag(nsp));
+        p->src_user = dnnl::memory::desc(src_d, dt::f32, g.src_blocked ? tag::nChw16c : data_tag(nsp));
+        p->dst_user = dnnl::memory::desc(dst_d, dt::f32, g.dst_blocked ? tag::nChw16c : data_tag(nsp));
         p->w_user = dnnl::memory::desc(w_d, dt::f32, weight_tag(nsp, grouped));
         p->bias_md = dnnl::memory::desc({g.M}, dt::f32, tag::x);
         const bool plain = env_on("HQ_DNNL_PLAIN");
@@ -243,6 +243,32 @@ std::shared_ptr<std::vector<float>> cached_weights(const Prim& p, const float* w
 namespace {
 std::atomic<int> g_enabled{-1};  // -1: not read from the environment yet
 }  // namespace
+
+namespace {
+// One plane-major pass: blocked [N][C/16][S][16] <-> plain [N][C][S].
+template <bool ToPlain>
+Tensor convert16(const Tensor& t) {
+    HQ_ASSERT(t.dtype() == DType::F32 && t.rank() >= 3 && t.dim(1) % 16 == 0, shape_str(t.shape()));
+    Tensor r = Tensor::uninit(DType::F32, t.shape());
+    const int64_t N = t.dim(0), CB = t.dim(1) / 16, S = t.numel() / (N * CB * 16);
+    const float* a = t.data<float>();
+    float* b = r.data<float>();
+    parallel_for(N * CB, 1, [&](int64_t lo, int64_t hi) {
+        for (int64_t nb = lo; nb < hi; ++nb) {
+            for (int64_t c = 0; c < 16; ++c)
+                for (int64_t sp = 0; sp < S; ++sp) {
+                    const int64_t ib = nb * 16 * S + sp * 16 + c, ip = (nb * 16 + c) * S + sp;
+                    if constexpr (ToPlain) b[ip] = a[ib];
+                    else b[ib] = a[ip];
+                }
+        }
+    });
+    return r;
+}
+}  // namespace
+
+Tensor blocked16_to_plain(const Tensor& t) { return convert16<true>(t); }
+Tensor plain_to_blocked16(const Tensor& t) { return convert16<false>(t); }
 
 bool dnnl_enabled() {
     int v = g_enabled.load(std::memory_order_relaxed);

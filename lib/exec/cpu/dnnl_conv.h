@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/tensor.h"
 #include "graph/fusion.h"
 
 namespace hq::exec::cpu {
@@ -16,7 +17,12 @@ namespace hq::exec::cpu {
 struct DnnlConvGeom {
     int64_t nsp = 0, N = 0, C = 0, M = 0, groups = 1;
     int64_t in[3], out[3], k[3], s[3], d[3], pb[3], pe[3];
+    bool src_blocked = false, dst_blocked = false;  // x / y (and the sum operand in y) stored nChw16c (2-D only)
 };
+
+// Layout conversions between plain NCHW and 16-channel blocks (C % 16 == 0, same element count).
+Tensor blocked16_to_plain(const Tensor& t);
+Tensor plain_to_blocked16(const Tensor& t);
 
 // False when HQ_CPU_REFERENCE=1 (the OpenBLAS reference path only, no fusion).
 bool dnnl_enabled();
