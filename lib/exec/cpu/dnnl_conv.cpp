@@ -140,8 +140,8 @@ std::shared_ptr<Prim> create(const DnnlConvGeom& g, bool bias, const std::vector
         // 16-channel blocks (measured on ResNet-50: the jit kernels on nChw16c and its reorders beat brgconv on
         // the nhwc layout oneDNN picks for `any` by ~15%); inputs with under 16 channels stay `any`.
         const tag blocked = nsp == 1 ? tag::nCw16c : nsp == 2 ? tag::nChw16c : tag::nCdhw16c;
-        auto src_any = plain ? p->src_user : dnnl::memory::desc(src_d, dt::f32, g.C >= 16 ? blocked : tag::any);
-        auto dst_any = plain ? p->dst_user : dnnl::memory::desc(dst_d, dt::f32, blocked);
+        auto src_any = dnnl::memory::desc(src_d, dt::f32, plain ? data_tag(nsp) : g.C >= 16 ? blocked : tag::any);
+        auto dst_any = dnnl::memory::desc(dst_d, dt::f32, plain ? data_tag(nsp) : blocked);
         auto w_any = dnnl::memory::desc(w_d, dt::f32, tag::any);
         dnnl::primitive_attr attr;
         const dnnl::post_ops po = make_post_ops(ops, p->has_sum);
