@@ -3,7 +3,7 @@
 # samples with the same thread count.
 #
 #   scripts/bench_infer.sh [--threads N] [--reps R] [--r50-reps R] [--cls-copies C] [--r50-copies C]
-#                          [--r50-count K] [--only cls|resnet50] [--keep]
+#                          [--r50-count K] [--set-reps R] [--set-copies C] [--only cls|resnet50|set] [--keep]
 #
 # Defaults: 2 threads, 7 repetitions for the bundled model (8 reference inputs repeated 50 times =
 # 400 samples), 5 repetitions for the generated ResNet-50 (8 random inputs repeated 4 times = 32).
@@ -13,6 +13,11 @@
 #
 # Models: (a) models/ppocr_mobile_v2_cls.onnx on models/ppocr_cls_reference/inputs (8 samples, repeated)
 #         (b) scripts/gen_models.py resnet50 (ResNet-50 topology, random weights) on random inputs.
+#         (c) the real CNNs of the bench set (ppocrv4_det, ppocrv4_rec, blazeface, mlsd_tiny, oww_embedding,
+#             mtcnn_onet) that `build-venv/bin/python scripts/bench_models.py prepare` wrote to $MODELS_DIR
+#             (default build-bench/models; missing ones are skipped), on their first 4 eval samples repeated
+#             --set-copies times (default 4), --set-reps repetitions (default 3).
+# A summary of every model's ratio ends the output.
 #
 # How latency per sample is measured (fair to both engines): both are timed the same way, as whole
 # processes on the same data: `hyquant infer` and `node scripts/ort/run.js` (which, like hyquant,
@@ -31,7 +36,9 @@
 set -euo pipefail
 source "$(dirname "$0")/bench_common.sh"
 
-THREADS=2 REPS=7 R50_REPS=5 CLS_COPIES=50 R50_COPIES=4 R50_COUNT=8 ONLY="" KEEP=0
+THREADS=2 REPS=7 R50_REPS=5 CLS_COPIES=50 R50_COPIES=4 R50_COUNT=8 ONLY="" KEEP=0 SET_REPS=3 SET_COPIES=4
+MODELS_DIR=${MODELS_DIR:-$ROOT/build-bench/models}
+SET_CNNS="ppocrv4_det ppocrv4_rec blazeface mlsd_tiny oww_embedding mtcnn_onet"
 while [ $# -gt 0 ]; do
     case $1 in
         --threads) THREADS=$2; shift 2 ;;
@@ -41,6 +48,8 @@ while [ $# -gt 0 ]; do
         --r50-copies) R50_COPIES=$2; shift 2 ;;
         --r50-count) R50_COUNT=$2; shift 2 ;;
         --only) ONLY=$2; shift 2 ;;
+        --set-reps) SET_REPS=$2; shift 2 ;;
+        --set-copies) SET_COPIES=$2; shift 2 ;;
         --keep) KEEP=1; shift ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) fail "unknown option $1 (see --help)" ;;
@@ -50,7 +59,7 @@ done
 ensure_build
 ensure_ort
 ensure_python
-[ "$ONLY" = cls ] || ensure_resnet50 "$R50_COUNT"
+[ -z "$ONLY" ] || [ "$ONLY" = resnet50 ] && ensure_resnet50 "$R50_COUNT"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/hq-bench-infer.XXXXXX")
 [ "$KEEP" = 1 ] && log "keeping $TMP" || trap 'rm -rf "$TMP"' EXIT
@@ -119,6 +128,7 @@ bench_model() {  # label model data_dir copies reps [ort_reference_dir]
         for ((r = 0; r < reps; ++r)); do pr+=("$(calc "${hq_est[$r]} / ${ort_est[$r]}" 3)"); done
         pratio="$(calc "$(median "${pr[@]}")" 2)   (per rep: ${pr[*]})"
     fi
+    SUMMARY+=("$(printf '%-14s hyquant %9s ms  ORT %9s ms  ratio %s  (paired %s)' "$label" "$hq_med" "$ort_med" "$ratio" "${pratio%% *}")")
     RESULTS+=("$(printf '%s\n' \
         "== $label: $(basename "$model"), $m samples per timed run, $THREADS threads, $reps reps" \
         "  hyquant median latency per sample : $hq_med ms   (reps: ${hq_est[*]:-})" \
@@ -132,5 +142,17 @@ bench_model() {  # label model data_dir copies reps [ort_reference_dir]
 }
 
 echo "hyquant $("$HQ" --version 2>&1 | head -1) | onnxruntime-node $(node -p "require('$ROOT/scripts/ort/node_modules/onnxruntime-node/package.json').version") | $(nproc) cores | threads $THREADS"
-[ "$ONLY" = resnet50 ] || bench_model ppocr_cls "$CLS_MODEL" "$CLS_INPUTS" "$CLS_COPIES" "$REPS" "$CLS_ORT_REF"
-[ "$ONLY" = cls ] || bench_model resnet50 "$R50_MODEL" "$(r50_inputs_dir "$R50_COUNT")" "$R50_COPIES" "$R50_REPS"
+SUMMARY=()
+{ [ -z "$ONLY" ] || [ "$ONLY" = cls ]; } && bench_model ppocr_cls "$CLS_MODEL" "$CLS_INPUTS" "$CLS_COPIES" "$REPS" "$CLS_ORT_REF"
+{ [ -z "$ONLY" ] || [ "$ONLY" = resnet50 ]; } && bench_model resnet50 "$R50_MODEL" "$(r50_inputs_dir "$R50_COUNT")" "$R50_COPIES" "$R50_REPS"
+if [ -z "$ONLY" ] || [ "$ONLY" = set ]; then
+    for name in $SET_CNNS; do
+        d=$MODELS_DIR/$name
+        if [ ! -s "$d/model.onnx" ]; then log "$name: not in $MODELS_DIR (scripts/bench_models.py prepare): skipped"; continue; fi
+        sub=$TMP/$name.eval4; mkdir -p "$sub"
+        for f in $(ls "$d/eval"/*.npy | head -4); do ln -s "$(readlink -f "$f")" "$sub/"; done
+        bench_model "$name" "$d/model.onnx" "$sub" "$SET_COPIES" "$SET_REPS"
+    done
+fi
+echo "== summary (hyquant/ORT per-sample latency, $THREADS threads)"
+printf '%s\n' "${SUMMARY[@]}"

@@ -22,6 +22,14 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
     data_ = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
 }
 
+Tensor Tensor::uninit(DType dtype, Shape shape) {
+    HQ_ASSERT(dtype != DType::String && dtype_size(dtype) > 0, "unsupported dtype ", (int)dtype);
+    const size_t bytes = std::max<size_t>(64, (shape_numel(shape) * dtype_size(dtype) + 63) / 64 * 64);
+    void* p = std::aligned_alloc(64, bytes);
+    if (!p) throw Error("out of memory allocating " + std::to_string(bytes) + " bytes", ErrorKind::Internal);
+    return Tensor(dtype, std::move(shape), std::shared_ptr<void>(p, [](void* q) { std::free(q); }));
+}
+
 Tensor::Tensor(DType dtype, Shape shape, std::shared_ptr<void> storage)
     : dtype_(dtype), shape_(std::move(shape)), data_(std::move(storage)) {
     numel_ = shape_numel(shape_);

@@ -16,6 +16,8 @@ public:
     Tensor() = default;
     // Zero-initialized tensor.
     Tensor(DType dtype, Shape shape);
+    // Tensor whose elements are left uninitialized, for kernels that write every element (not for strings).
+    static Tensor uninit(DType dtype, Shape shape);
     // Tensor over storage it does not allocate (a memory-mapped file range); the storage must be 64-byte aligned
     // with nbytes() rounded up to 64 readable bytes, and its deleter releases it. Not for strings.
     Tensor(DType dtype, Shape shape, std::shared_ptr<void> storage);

@@ -22,6 +22,12 @@ public:
     virtual std::string supports(const graph::Node& n, int64_t opset) const = 0;
     // Runs one node; inputs and outputs are host tensors.
     virtual void run(KernelContext& ctx) const = 0;
+    // The kernel run() would call for n, resolved once by the executor; nullptr: the executor calls run().
+    virtual KernelFn kernel_for(const graph::Node& n, int64_t opset) const { return nullptr; }
+    // Whether the executor hands Conv nodes fused epilogues (KernelContext::post_ops, graph/fusion.h).
+    virtual bool fuses() const { return false; }
+    // A tensor stored channel-blocked (KernelContext::out_blocked) in plain row-major layout.
+    virtual Tensor unblocked(const Tensor& t) const { return t; }
 
     // Calibration statistics computed where the tensor lives (a device backend that still holds a
     // copy of a tensor it produced). Both return false when this backend does not compute them (the

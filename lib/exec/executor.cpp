@@ -1,5 +1,9 @@
 #include "exec/executor.h"
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
 #include "core/error.h"
 #include "exec/subgraph.h"
 
@@ -11,17 +15,143 @@ Executor::Executor(const graph::Model& model, const Backend& backend) : model_(m
         std::string why = check_node(n, model_, backend_);
         HQ_CHECK(why.empty(), model_.source_path.empty() ? "" : model_.source_path + ": ", n.label(), ": ", why);
     }
-    // Values whose last reader is node i are released right after it runs.
-    std::map<std::string, size_t> last;
-    for (size_t i = 0; i < g.nodes.size(); ++i) {
-        for (const auto& in : g.nodes[i].inputs)
-            if (!in.empty()) last[in] = i;
-        if (graph::has_subgraphs(g.nodes[i]))  // outer-scope values its subgraphs read
-            for (const auto& v : graph::implicit_inputs(g.nodes[i])) last[v] = i;
+    auto slot = [&](const std::string& v) {
+        auto [it, added] = slot_of_.emplace(v, (int)slot_of_.size());
+        return it->second;
+    };
+    for (const auto& i : g.inputs) input_slots_.push_back(slot(i.name));
+    nodes_.resize(g.nodes.size());
+    for (size_t ni = 0; ni < g.nodes.size(); ++ni) {
+        const auto& n = g.nodes[ni];
+        NodePlan& p = nodes_[ni];
+        p.opset = model_.opset(n.domain);
+        p.control_flow = is_control_flow(n);
+        if (!p.control_flow) p.fn = backend_.kernel_for(n, p.opset);
+        for (size_t k = 0; k < n.inputs.size(); ++k) {
+            const auto& in = n.inputs[k];
+            auto it = in.empty() ? g.initializers.end() : g.initializers.find(in);
+            const bool init = it != g.initializers.end() && !slot_of_.count(in);
+            p.init.push_back(init ? &it->second : nullptr);
+            p.in.push_back(in.empty() || init ? -1 : slot(in));
+            if (init && k < 64) p.const_mask |= uint64_t(1) << k;
+        }
+        for (const auto& o : n.outputs) p.out.push_back(o.empty() ? -1 : slot(o));
     }
-    release_after_.assign(g.nodes.size(), {});
-    for (const auto& [v, i] : last)
-        if (!g.is_graph_output(v) && !g.is_initializer(v)) release_after_[i].push_back(v);
+    is_output_slot_.assign(slot_of_.size(), 0);
+    for (const auto& o : g.outputs)
+        if (slot_of_.count(o.name)) is_output_slot_[slot_of_.at(o.name)] = 1;
+    plan_steps(plain_steps_, false);
+    if (backend_.fuses()) {
+        // Quantized graphs: only post-ops whose float result is bit-identical to the unfused kernels' (a last-bit
+        // difference before a QuantizeLinear can flip a quantization step and move the output off ONNX Runtime's).
+        bool quantized = false;
+        for (const auto& n : g.nodes)
+            quantized |= n.op_type == "QuantizeLinear" || n.op_type.rfind("QLinear", 0) == 0 ||
+                         n.op_type == "DynamicQuantizeLinear";
+        groups_ = graph::plan_fusions(g, model_.opset(""), quantized);
+        plan_steps(fused_steps_, true);
+        size_t absorbed = 0;
+        for (const auto& grp : groups_) {
+            absorbed += grp.nodes.size() - 1;
+            spdlog::trace("fusion: {}", graph::describe(grp, g));
+        }
+        plan_blocked();
+        size_t nb = 0;
+        for (char c : may_block_) nb += c;
+        spdlog::debug("executor: {} fusion groups, {} nodes absorbed, {} values may stay channel-blocked",
+                      groups_.size(), absorbed, nb);
+    }
+}
+
+// Orders nodes into steps (a fusion group runs where its last node was) and computes release points.
+void Executor::plan_steps(std::vector<Step>& steps, bool fused) {
+    const auto& g = model_.graph;
+    std::vector<int> group_at(g.nodes.size(), -1);  // group of a node; the group runs at its last node
+    std::vector<size_t> last_of_group;
+    if (fused)
+        for (size_t gi = 0; gi < groups_.size(); ++gi) {
+            for (size_t ni : groups_[gi].nodes) group_at[ni] = (int)gi;
+            last_of_group.push_back(*std::max_element(groups_[gi].nodes.begin(), groups_[gi].nodes.end()));
+        }
+    for (size_t ni = 0; ni < g.nodes.size(); ++ni) {
+        const int gi = group_at[ni];
+        if (gi < 0) {
+            steps.push_back(Step{{ni}, -1, {}});
+        } else if (ni == last_of_group[(size_t)gi]) {
+            auto nodes = groups_[(size_t)gi].nodes;
+            std::sort(nodes.begin() + 1, nodes.end());
+            steps.push_back(Step{nodes, gi, {}});
+        }
+    }
+    // Last step reading each slot (inputs and outer-scope reads of subgraphs); unread values die where made.
+    std::vector<int> last(slot_of_.size(), -1);
+    for (size_t si = 0; si < steps.size(); ++si)
+        for (size_t ni : steps[si].nodes) {
+            for (int s : nodes_[ni].out)
+                if (s >= 0 && last[(size_t)s] < (int)si) last[(size_t)s] = (int)si;
+            for (int s : nodes_[ni].in)
+                if (s >= 0) last[(size_t)s] = (int)si;
+            if (graph::has_subgraphs(g.nodes[ni]))
+                for (const auto& v : graph::implicit_inputs(g.nodes[ni])) {
+                    auto it = slot_of_.find(v);
+                    if (it != slot_of_.end()) last[(size_t)it->second] = (int)si;
+                }
+        }
+    for (size_t s = 0; s < last.size(); ++s)
+        if (last[s] >= 0 && !is_output_slot_[s]) steps[(size_t)last[s]].release.push_back((int)s);
+    if (!fused) return;
+    auto& gp = group_plans_;
+    gp.assign(groups_.size(), GroupPlan{});
+    for (size_t si = 0; si < steps.size(); ++si) {
+        if (steps[si].group < 0) continue;
+        const auto& grp = groups_[(size_t)steps[si].group];
+        GroupPlan& p = gp[(size_t)steps[si].group];
+        p.out = slot_of_.at(grp.output);
+        for (const auto& v : grp.fused_away) p.fused_away.push_back(slot_of_.at(v));
+        for (const auto& op : grp.ops) {
+            if (op.kind != graph::PostOp::Kind::Add) continue;
+            auto it = slot_of_.find(op.operand);
+            if (it == slot_of_.end()) {
+                p.operand_init = &g.initializers.at(op.operand);
+                continue;
+            }
+            p.operand = it->second;
+            const bool graph_input =
+                std::find(input_slots_.begin(), input_slots_.end(), p.operand) != input_slots_.end();
+            p.operand_dies = last[(size_t)p.operand] == (int)si && !is_output_slot_[(size_t)p.operand] && !graph_input;
+        }
+    }
+}
+
+// Conv outputs (standalone or a group's result) whose every reader is a Conv's input 0 or a group's Add operand
+// may stay channel-blocked between oneDNN convs (the kernels decide per call; everything else reads plain).
+void Executor::plan_blocked() {
+    const auto& g = model_.graph;
+    may_block_.assign(slot_of_.size(), 0);
+    std::vector<char> bad(slot_of_.size(), 0);
+    auto is_conv = [&](size_t ni) {
+        const auto& n = g.nodes[ni];
+        return n.op_type == "Conv" && (n.domain.empty() || n.domain == "ai.onnx");
+    };
+    for (const auto& st : fused_steps_) {
+        for (size_t j = 0; j < st.nodes.size(); ++j) {
+            const size_t ni = st.nodes[j];
+            const bool head = j == 0 && is_conv(ni);
+            if (st.group < 0 && head && nodes_[ni].out[0] >= 0) may_block_[(size_t)nodes_[ni].out[0]] = 1;
+            if (st.group >= 0 && j == 0) may_block_[(size_t)group_plans_[(size_t)st.group].out] = 1;
+            const auto& in = nodes_[ni].in;
+            for (size_t k = 0; k < in.size(); ++k) {
+                if (in[k] < 0) continue;
+                const bool ok = (head && k == 0) || (st.group >= 0 && j > 0 && in[k] == group_plans_[(size_t)st.group].operand);
+                if (!ok) bad[(size_t)in[k]] = 1;
+            }
+            if (graph::has_subgraphs(g.nodes[ni]))
+                for (const auto& v : graph::implicit_inputs(g.nodes[ni]))
+                    if (slot_of_.count(v)) bad[(size_t)slot_of_.at(v)] = 1;
+        }
+    }
+    for (size_t s = 0; s < may_block_.size(); ++s)
+        if (bad[s] || is_output_slot_[s]) may_block_[s] = 0;
 }
 
 void Executor::check_input(const std::string& name, const Tensor& t, const std::string& source) const {
@@ -39,57 +169,153 @@ void Executor::check_input(const std::string& name, const Tensor& t, const std::
                  "' expects shape ", vi->shape_str(), ", got ", shape_str(t.shape()));
 }
 
+void Executor::run_node(size_t ni, RunState& rs, const Observer& observer) const {
+    const auto& n = model_.graph.nodes[ni];
+    const NodePlan& p = nodes_[ni];
+    auto& env = rs.env;
+    KernelContext ctx(n, p.opset);
+    ctx.const_inputs = p.const_mask;
+    ctx.inputs.resize(n.inputs.size(), nullptr);
+    const bool conv = !p.control_flow && n.op_type == "Conv";
+    for (size_t k = 0; k < n.inputs.size(); ++k) {
+        if (p.init[k]) {
+            ctx.inputs[k] = p.init[k];
+        } else if (p.in[k] >= 0) {
+            const size_t sl = (size_t)p.in[k];
+            if (rs.blocked[sl]) {
+                if (conv && k == 0) {
+                    ctx.in_blocked = true;
+                } else {  // a reader of plain layout
+                    env[sl] = backend_.unblocked(env[sl]);
+                    rs.blocked[sl] = 0;
+                }
+            }
+            const Tensor& t = env[sl];
+            HQ_ASSERT(!t.empty(), n.label(), ": input '", n.inputs[k], "' not computed");
+            ctx.inputs[k] = &t;
+        }
+    }
+    if (conv && rs.fused && p.out[0] >= 0)
+        ctx.out_blocked_ok = may_block_[(size_t)p.out[0]] && !rs.kept[(size_t)p.out[0]];
+    if (p.control_flow) {
+        const auto& g = model_.graph;
+        ScopeLookup lookup = [&](const std::string& v) -> const Tensor* {
+            auto it = slot_of_.find(v);
+            if (it != slot_of_.end() && !env[(size_t)it->second].empty()) return &env[(size_t)it->second];
+            auto jt = g.initializers.find(v);
+            return jt != g.initializers.end() ? &jt->second : nullptr;
+        };
+        run_control_flow(ctx, model_, backend_, lookup, observer);
+    } else if (p.fn) {
+        p.fn(ctx);
+    } else {
+        backend_.run(ctx);
+    }
+    for (size_t k = 0; k < n.outputs.size(); ++k) {
+        if (p.out[k] < 0) continue;
+        HQ_ASSERT(!ctx.outputs[k].empty(), n.label(), ": output ", k, " not produced");
+        if (observer) observer(n.outputs[k], ctx.outputs[k], n);
+        env[(size_t)p.out[k]] = std::move(ctx.outputs[k]);
+        rs.blocked[(size_t)p.out[k]] = k == 0 && ctx.out_blocked;
+    }
+}
+
 std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>& inputs, const Observer& observer,
                                             const std::set<std::string>& keep) const {
     const auto& g = model_.graph;
-    std::map<std::string, Tensor> env;
-    for (const auto& i : g.inputs) {
+    RunState rs;
+    auto& env = rs.env;
+    env.resize(slot_of_.size());
+    rs.blocked.assign(slot_of_.size(), 0);
+    for (size_t k = 0; k < g.inputs.size(); ++k) {
+        const auto& i = g.inputs[k];
         auto it = inputs.find(i.name);
         HQ_CHECK(it != inputs.end(), "no data for model input '", i.name, "'");
         check_input(i.name, it->second, "sample");
-        env[i.name] = it->second;
+        env[(size_t)input_slots_[k]] = it->second;
     }
-    for (const auto& [name, t] : inputs)
-        HQ_CHECK(env.count(name), "sample has a tensor '", name, "' but the model has no such input");
-    auto lookup = [&](const std::string& v) -> const Tensor* {
-        auto it = env.find(v);
-        if (it != env.end()) return &it->second;
-        auto jt = g.initializers.find(v);
-        if (jt != g.initializers.end()) return &jt->second;
-        return nullptr;
-    };
-    for (size_t ni = 0; ni < g.nodes.size(); ++ni) {
-        const auto& n = g.nodes[ni];
-        KernelContext ctx(n, model_.opset(n.domain));
-        ctx.inputs.reserve(n.inputs.size());
-        for (const auto& in : n.inputs) {
-            if (in.empty()) {
-                ctx.inputs.push_back(nullptr);
-                continue;
+    for (const auto& [name, t] : inputs) {
+        bool known = false;
+        for (const auto& i : g.inputs) known |= i.name == name;
+        HQ_CHECK(known, "sample has a tensor '", name, "' but the model has no such input");
+    }
+    auto& kept = rs.kept;
+    kept.assign(slot_of_.size(), 0);
+    for (const auto& k : keep) {
+        auto it = slot_of_.find(k);
+        if (it != slot_of_.end()) kept[(size_t)it->second] = 1;
+    }
+    // With an observer, the unfused plan: every tensor is produced and observed as without fusion.
+    rs.fused = !observer && !fused_steps_.empty();
+    const auto& steps = rs.fused ? fused_steps_ : plain_steps_;
+    for (const auto& st : steps) {
+        bool done = false;
+        if (st.group >= 0) {
+            const auto& grp = groups_[(size_t)st.group];
+            const GroupPlan& gp = group_plans_[(size_t)st.group];
+            bool blocked = false;
+            for (int s : gp.fused_away) blocked |= kept[(size_t)s] != 0;
+            if (!blocked) {
+                const size_t head = st.nodes[0];
+                const auto& n = g.nodes[head];
+                const NodePlan& p = nodes_[head];
+                KernelContext ctx(n, p.opset);
+                ctx.const_inputs = p.const_mask;
+                for (size_t k = 0; k < n.inputs.size(); ++k) {
+                    const int sl = p.in[k];
+                    if (sl >= 0 && rs.blocked[(size_t)sl] && k > 0) {  // only input 0 may be blocked
+                        env[(size_t)sl] = backend_.unblocked(env[(size_t)sl]);
+                        rs.blocked[(size_t)sl] = 0;
+                    }
+                    ctx.inputs.push_back(p.init[k] ? p.init[k] : sl >= 0 ? &env[(size_t)sl] : nullptr);
+                }
+                ctx.in_blocked = p.in[0] >= 0 && rs.blocked[(size_t)p.in[0]];
+                ctx.post_ops = &grp.ops;
+                if (gp.operand_init) ctx.sum_operand = gp.operand_init;
+                if (gp.operand >= 0) {
+                    ctx.sum_operand = &env[(size_t)gp.operand];
+                    ctx.sum_reusable = gp.operand_dies && !kept[(size_t)gp.operand];
+                    ctx.sum_blocked = rs.blocked[(size_t)gp.operand] != 0;
+                }
+                ctx.out_blocked_ok = may_block_[(size_t)gp.out] && !kept[(size_t)gp.out];
+                if (p.fn) p.fn(ctx);
+                else backend_.run(ctx);
+                HQ_ASSERT(!ctx.outputs[0].empty(), n.label(), ": output 0 not produced");
+                if (ctx.fused) {
+                    env[(size_t)gp.out] = std::move(ctx.outputs[0]);
+                    rs.blocked[(size_t)gp.out] = ctx.out_blocked;
+                } else {  // the kernel ran the Conv alone (plain layout): the absorbed nodes run as they are
+                    env[(size_t)p.out[0]] = std::move(ctx.outputs[0]);
+                    rs.blocked[(size_t)p.out[0]] = 0;
+                    for (size_t k = 1; k < st.nodes.size(); ++k) run_node(st.nodes[k], rs, nullptr);
+                }
+                done = true;
             }
-            const Tensor* t = lookup(in);
-            HQ_ASSERT(t, n.label(), ": input '", in, "' not computed");
-            ctx.inputs.push_back(t);
         }
-        if (is_control_flow(n)) run_control_flow(ctx, model_, backend_, lookup, observer);
-        else backend_.run(ctx);
-        for (size_t k = 0; k < n.outputs.size(); ++k) {
-            if (n.outputs[k].empty()) continue;
-            HQ_ASSERT(!ctx.outputs[k].empty(), n.label(), ": output ", k, " not produced");
-            if (observer) observer(n.outputs[k], ctx.outputs[k], n);
-            env[n.outputs[k]] = std::move(ctx.outputs[k]);
-        }
-        for (const auto& v : release_after_[ni])
-            if (!keep.count(v)) env.erase(v);
+        if (!done)
+            for (size_t ni : st.nodes) run_node(ni, rs, observer);
+        for (int s : st.release)
+            if (!kept[(size_t)s]) {
+                env[(size_t)s] = Tensor();
+                rs.blocked[(size_t)s] = 0;
+            }
     }
+    for (size_t s = 0; s < env.size(); ++s)  // what is returned is plain
+        if (rs.blocked[s] && !env[s].empty()) env[s] = backend_.unblocked(env[s]);
     std::map<std::string, Tensor> out;
+    auto value = [&](const std::string& v) -> const Tensor* {
+        auto it = slot_of_.find(v);
+        if (it != slot_of_.end() && !env[(size_t)it->second].empty()) return &env[(size_t)it->second];
+        auto jt = g.initializers.find(v);
+        return jt != g.initializers.end() ? &jt->second : nullptr;
+    };
     for (const auto& o : g.outputs) {
-        const Tensor* t = lookup(o.name);
+        const Tensor* t = value(o.name);
         HQ_ASSERT(t, "output '", o.name, "' not computed");
         out[o.name] = *t;
     }
     for (const auto& k : keep) {
-        const Tensor* t = lookup(k);
+        const Tensor* t = value(k);
         if (t) out[k] = *t;
     }
     return out;

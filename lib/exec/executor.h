@@ -1,6 +1,10 @@
 // Executor: runs a model's graph on one sample (or batch) with shapes resolved at run time,
 // releases each intermediate after its last consumer, and reports every produced tensor to an
 // observer (calibration, sensitivity and layer-wise debugging attach here).
+// Value slots, kernels and release points are resolved once at construction (no name lookups per node at run
+// time). Where the backend fuses (Backend::fuses), Conv nodes absorb the element-wise ops after them
+// (graph/fusion.h); a run with an observer uses the unfused plan, so the observer sees every tensor, in the same
+// order, exactly as without fusion; values in `keep` are never fused away.
 #pragma once
 #include <functional>
 #include <map>
@@ -9,6 +13,7 @@
 #include <vector>
 
 #include "exec/backend.h"
+#include "graph/fusion.h"
 #include "graph/graph.h"
 
 namespace hq::exec {
@@ -31,11 +36,51 @@ public:
     const Backend& backend() const { return backend_; }
     // Checks an input tensor against the graph input `name`; `source` names the file for messages.
     void check_input(const std::string& name, const Tensor& t, const std::string& source) const;
+    // The fusion groups of the fused plan (empty where the backend does not fuse).
+    const std::vector<graph::FusionGroup>& fusion_groups() const { return groups_; }
 
 private:
+    struct NodePlan {
+        std::vector<int> in;                // slot per input; -1: omitted or an initializer (see init)
+        std::vector<const Tensor*> init;    // the initializer an input reads, else nullptr
+        std::vector<int> out;               // slot per output; -1: omitted
+        KernelFn fn = nullptr;              // resolved kernel (nullptr: control flow or backend.run)
+        uint64_t const_mask = 0;
+        int64_t opset = 0;
+        bool control_flow = false;
+    };
+    struct Step {
+        std::vector<size_t> nodes;  // one node, or a fusion group's nodes (head first)
+        int group = -1;
+        std::vector<int> release;   // slots whose last reader is this step
+    };
+    struct GroupPlan {
+        int out = -1;               // slot of the group's result
+        int operand = -1;           // slot of the Add operand (-1: none or an initializer)
+        const Tensor* operand_init = nullptr;
+        bool operand_dies = false;  // this step is the operand's last reader, and it is no graph input/output
+        std::vector<int> fused_away;
+    };
+    void plan_steps(std::vector<Step>& steps, bool fused);
+    // Per-run state: values, which are stored channel-blocked, which the caller keeps.
+    struct RunState {
+        std::vector<Tensor> env;
+        std::vector<char> blocked, kept;
+        bool fused = false;
+    };
+    void run_node(size_t ni, RunState& rs, const Observer& observer) const;
+    void plan_blocked();
+
     const graph::Model& model_;
     const Backend& backend_;
-    std::vector<std::vector<std::string>> release_after_;
+    std::map<std::string, int> slot_of_;
+    std::vector<int> input_slots_;
+    std::vector<char> is_output_slot_;
+    std::vector<NodePlan> nodes_;
+    std::vector<graph::FusionGroup> groups_;
+    std::vector<GroupPlan> group_plans_;
+    std::vector<Step> plain_steps_, fused_steps_;
+    std::vector<char> may_block_;  // slot: a Conv's output that only oneDNN convs read (fused plan)
 };
 
 }  // namespace hq::exec

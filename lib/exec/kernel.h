@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/tensor.h"
+#include "graph/fusion.h"
 #include "graph/graph.h"
 
 namespace hq::exec {
@@ -17,6 +18,18 @@ struct KernelContext {
     int64_t opset = 0;
     std::vector<const Tensor*> inputs;  // nullptr where an optional input is omitted
     std::vector<Tensor> outputs;        // one per node output; the kernel fills the ones it is asked for
+    uint64_t const_inputs = 0;          // bit i: input i is an initializer (its storage is never written)
+
+    // A fused epilogue (graph/fusion.h), set by the executor on a Conv that heads a fusion group. A kernel that
+    // applies it sets `fused`; one that does not leaves it false and the executor runs the absorbed nodes.
+    const std::vector<graph::PostOp>* post_ops = nullptr;
+    const Tensor* sum_operand = nullptr;  // the Add post-op's other input
+    bool sum_reusable = false;            // its storage may become the output (no one reads it afterwards)
+    bool fused = false;
+    // Channel-blocked layout (16-channel blocks, nChw16c; only where C % 16 == 0): the executor keeps a Conv's
+    // output blocked when only oneDNN convs read it. in_blocked / sum_blocked: input 0 / the sum operand is stored
+    // so; out_blocked_ok: the kernel may store output 0 so, and then sets out_blocked.
+    bool in_blocked = false, sum_blocked = false, out_blocked_ok = false, out_blocked = false;
 
     KernelContext(const graph::Node& n, int64_t op) : node(n), opset(op), outputs(n.outputs.size()) {}
 
@@ -27,6 +40,7 @@ struct KernelContext {
         HQ_CHECK(has_input(i), node.label(), ": missing input ", i);
         return *inputs[i];
     }
+    bool is_const(size_t i) const { return i < 64 && ((const_inputs >> i) & 1); }
     bool wants_output(size_t i) const { return i < node.outputs.size() && !node.outputs[i].empty(); }
     // Allocates (zeroed) output i.
     Tensor& alloc(size_t i, DType dt, Shape s) {

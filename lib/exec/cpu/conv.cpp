@@ -1,11 +1,16 @@
-// Conv and ConvTranspose on the CPU (1-D, 2-D, 3-D). Spatial dims are normalized to three (D, H, W) with
+// Conv and ConvTranspose on the CPU (1-D, 2-D, 3-D). float32 Conv runs through oneDNN (dnnl_conv.h) with the
+// executor's fused epilogue where oneDNN has a JIT implementation; the code below is the reference path
+// (HQ_CPU_REFERENCE=1) and the fallback. Spatial dims are normalized to three (D, H, W) with
 // leading ones, so one code path serves every rank. Conv: im2col (tiled over output rows to bound the
 // column buffer) + GEMM; 1x1 stride-1 unpadded convs feed the input to GEMM directly; convs with one input
 // channel per group (depthwise) use a direct kernel. ConvTranspose: GEMM + col2im.
 // float16/bfloat16 are staged through float32; float64 runs the same code with dgemm.
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 
 #include "exec/cpu/common.h"
+#include "exec/cpu/dnnl_conv.h"
 #include "exec/cpu/kernels.h"
 
 namespace hq::exec::cpu {
@@ -337,15 +342,157 @@ int64_t conv_groups(const graph::Node& nd, const Tensor& x0, const Tensor& w0) {
     return groups;
 }
 
+// The Add post-op's operand when it fits the output (float32, same shape), else nullptr (epilogue not applied).
+const Tensor* sum_operand_for(const KernelContext& ctx, const Shape& ys) {
+    for (const auto& op : *ctx.post_ops)
+        if (op.kind == graph::PostOp::Kind::Add) {
+            const Tensor* o = ctx.sum_operand;
+            return o && o->dtype() == DType::F32 && o->shape() == ys ? o : nullptr;
+        }
+    return nullptr;
+}
+bool has_sum(const std::vector<graph::PostOp>& ops) {
+    for (const auto& op : ops)
+        if (op.kind == graph::PostOp::Kind::Add) return true;
+    return false;
+}
+
+// The fused epilogue applied after the reference kernel (where oneDNN refused the shape).
+void apply_post_ops(KernelContext& ctx) {
+    Tensor& y = ctx.outputs[0];
+    if (!ctx.post_ops || y.dtype() != DType::F32) return;
+    const Tensor* operand = sum_operand_for(ctx, y.shape());
+    if (has_sum(*ctx.post_ops) && !operand) return;
+    float* p = y.data<float>();
+    const float* a = operand ? operand->data<float>() : nullptr;
+    const auto& ops = *ctx.post_ops;
+    // One tight loop per op over cache-sized blocks (the same formulas as the unfused kernels).
+    parallel_for(y.numel(), 16384, [&](int64_t b0, int64_t e0) {
+        using K = graph::PostOp::Kind;
+        for (int64_t b = b0; b < e0; b += 4096) {
+            const int64_t e = std::min(e0, b + 4096);
+            for (const auto& op : ops) {
+                const float al = op.alpha, be = op.beta;
+                switch (op.kind) {
+                    case K::Relu: for (int64_t i = b; i < e; ++i) p[i] = p[i] < 0 ? 0.f : p[i]; break;
+                    case K::LeakyRelu: for (int64_t i = b; i < e; ++i) p[i] = p[i] < 0 ? p[i] * al : p[i]; break;
+                    case K::Clip:
+                        for (int64_t i = b; i < e; ++i) {
+                            const float t = p[i] < al ? al : p[i];
+                            p[i] = t > be ? be : t;
+                        }
+                        break;
+                    case K::HardSwish:
+                        for (int64_t i = b; i < e; ++i) p[i] = p[i] * std::max(0.f, std::min(1.f, p[i] / 6.f + 0.5f));
+                        break;
+                    case K::HardSigmoid:
+                        for (int64_t i = b; i < e; ++i) p[i] = std::max(0.f, std::min(1.f, al * p[i] + be));
+                        break;
+                    case K::Sigmoid: for (int64_t i = b; i < e; ++i) p[i] = 1.f / (1.f + std::exp(-p[i])); break;
+                    case K::Swish: for (int64_t i = b; i < e; ++i) p[i] = p[i] / (1.f + std::exp(-p[i])); break;
+                    case K::Add: for (int64_t i = b; i < e; ++i) p[i] += a[i]; break;
+                }
+            }
+        }
+    });
+    ctx.fused = true;
+}
+
+// float32 Conv through oneDNN, with the fused epilogue when it fits; false when oneDNN refused the geometry.
+// x may be channel-blocked (ctx.in_blocked); y is stored blocked when the executor allows it (ctx.out_blocked_ok).
+bool conv_dnnl(KernelContext& ctx, const Tensor& x, const Tensor& w, int64_t groups, const Geom& g) {
+    const Tensor* b = ctx.has_input(2) ? &ctx.in(2) : nullptr;
+    const int64_t M = w.dim(0);
+    if (b && (b->dtype() != DType::F32 || b->numel() != M)) return false;  // the reference path reports it
+    Shape ys = {x.dim(0), M};
+    for (int64_t i = 0; i < g.nsp; ++i) ys.push_back(g.out[3 - g.nsp + i]);
+    if (shape_numel(ys) == 0 || x.numel() == 0) return false;
+    static const std::vector<graph::PostOp> none;
+    const std::vector<graph::PostOp>* ops = ctx.post_ops ? ctx.post_ops : &none;
+    const Tensor* operand = nullptr;
+    if (has_sum(*ops)) {
+        operand = sum_operand_for(ctx, ys);
+        if (!operand) ops = &none;
+    }
+    DnnlConvGeom dg;
+    dg.nsp = g.nsp, dg.N = x.dim(0), dg.C = x.dim(1), dg.M = M, dg.groups = groups;
+    for (int i = 0; i < 3; ++i) {
+        dg.in[i] = g.in[i], dg.out[i] = g.out[i], dg.k[i] = g.k[i], dg.s[i] = g.s[i], dg.d[i] = g.d[i];
+        dg.pb[i] = g.pb[i], dg.pe[i] = g.pe[i];
+    }
+    dg.src_blocked = ctx.in_blocked;
+    // Blocked output only for the group's full result (an unfused group's output goes to plain kernels).
+    dg.dst_blocked = ctx.out_blocked_ok && g.nsp == 2 && M % 16 == 0 && (ops != &none || !ctx.post_ops);
+    Tensor y;
+    if (operand) {
+        const void* o = operand->raw();
+        if (ctx.sum_blocked != dg.dst_blocked) {
+            y = dg.dst_blocked ? plain_to_blocked16(*operand) : blocked16_to_plain(*operand);
+        } else if (ctx.sum_reusable && operand->storage().use_count() == 1 && o != x.raw() && o != w.raw() &&
+                   (!b || o != b->raw())) {
+            // In place only when nothing else holds the operand's storage and the conv does not read it.
+            y = *operand;
+        } else {
+            y = Tensor::uninit(DType::F32, ys);
+            std::memcpy(y.raw(), o, y.nbytes());
+        }
+    } else {
+        y = Tensor::uninit(DType::F32, ys);
+    }
+    const std::shared_ptr<void>* owner = ctx.is_const(1) ? &w.storage() : nullptr;
+    const float* bp = b ? b->data<float>() : nullptr;
+    if (dnnl_conv_f32(dg, x.data<float>(), w.data<float>(), owner, bp, y.data<float>(), *ops)) {
+        ctx.set(0, std::move(y));
+        ctx.fused = !ops->empty();
+        ctx.out_blocked = dg.dst_blocked;
+        return true;
+    }
+    if (ops->empty()) return false;
+    // oneDNN refused these post-ops (nothing was written): the plain conv, then the epilogue here, in plain layout.
+    dg.dst_blocked = false;
+    y = Tensor::uninit(DType::F32, ys);
+    if (!dnnl_conv_f32(dg, x.data<float>(), w.data<float>(), owner, bp, y.data<float>(), none)) return false;
+    ctx.set(0, std::move(y));
+    Tensor plain_operand;
+    if (ctx.sum_blocked && ctx.sum_operand) {
+        plain_operand = blocked16_to_plain(*ctx.sum_operand);
+        ctx.sum_operand = &plain_operand;
+    }
+    apply_post_ops(ctx);
+    return true;
+}
+
 void conv_kernel(KernelContext& ctx) {
+    const int64_t M = ctx.in(1).dim(0);
+    {
+        const Tensor& x0 = ctx.in(0);
+        const Tensor& w0 = ctx.in(1);
+        const int64_t groups = conv_groups(ctx.node, x0, w0);
+        const Geom g = conv_geom(ctx, x0.shape(), w0.shape());
+        const int64_t macs = x0.dim(0) * M * g.out_size() * (x0.dim(1) / groups) * g.kvol();
+        if (x0.dtype() == DType::F32 && dnnl_enabled() && macs >= dnnl_min_macs() && conv_dnnl(ctx, x0, w0, groups, g))
+            return;
+    }
+    // The reference path reads and writes plain layout.
+    Tensor x_plain, operand_plain;
+    if (ctx.in_blocked) {
+        x_plain = blocked16_to_plain(ctx.in(0));
+        ctx.inputs[0] = &x_plain;
+        ctx.in_blocked = false;
+    }
+    if (ctx.sum_blocked && ctx.sum_operand) {
+        operand_plain = blocked16_to_plain(*ctx.sum_operand);
+        ctx.sum_operand = &operand_plain;
+        ctx.sum_blocked = false;
+    }
     const Tensor& x0 = ctx.in(0);
     const Tensor& w0 = ctx.in(1);
     const int64_t groups = conv_groups(ctx.node, x0, w0);
-    const int64_t M = w0.dim(0);
     const Geom g = conv_geom(ctx, x0.shape(), w0.shape());
     run_conv_like(ctx, x0, w0, M, g, [&](auto tag, const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y) {
         conv_typed<decltype(tag)>(x, w, b, y, groups, g);
     });
+    apply_post_ops(ctx);
 }
 
 // ------------------------------------------------------------------------------------- ConvTranspose

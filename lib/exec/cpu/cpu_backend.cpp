@@ -1,5 +1,9 @@
 #include "exec/cpu/cpu_backend.h"
 
+#include <cstdlib>
+#include <cstring>
+
+#include "exec/cpu/dnnl_conv.h"
 #include "exec/cpu/kernels.h"
 
 namespace hq::exec::cpu {
@@ -44,6 +48,19 @@ public:
         }
         return d->check ? d->check(n, opset) : std::string();
     }
+    KernelFn kernel_for(const graph::Node& n, int64_t opset) const override {
+        const KernelDef* d = registry().find(n.domain, n.op_type, opset);
+        return d ? d->fn : nullptr;
+    }
+    // HQ_CPU_REFERENCE=1 (OpenBLAS only) and HQ_EXEC_NO_FUSION=1 turn fusion off.
+    bool fuses() const override {
+        static const bool no_fusion = [] {
+            const char* v = std::getenv("HQ_EXEC_NO_FUSION");
+            return v && *v && std::strcmp(v, "0") != 0;
+        }();
+        return dnnl_enabled() && !no_fusion;
+    }
+    Tensor unblocked(const Tensor& t) const override { return blocked16_to_plain(t); }
     void run(KernelContext& ctx) const override {
         const KernelDef* d = registry().find(ctx.node.domain, ctx.node.op_type, ctx.opset);
         HQ_ASSERT(d, ctx.node.label());

@@ -1,0 +1,346 @@
+// oneDNN float32 Conv (see dnnl_conv.h). Layout: 16-channel blocked source/destination, weights in oneDNN's
+// preferred format; NCHW tensors are reordered in and out at every call (HQ_DNNL_PLAIN=1 asks for plain NCHW
+// source/destination instead, for measurements). Each thread has its own stream, scratchpad and staging buffers.
+#include "exec/cpu/dnnl_conv.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <dnnl.hpp>
+#include <algorithm>
+#include <map>
+#include <mutex>
+
+#include "core/threads.h"
+
+extern "C" void omp_set_num_threads(int);
+
+namespace hq::exec::cpu {
+
+namespace {
+
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+bool env_on(const char* name) {
+    const char* v = std::getenv(name);
+    return v && *v && std::strcmp(v, "0") != 0;
+}
+
+dnnl::engine& engine() {
+    static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+    return e;
+}
+
+struct Prim {
+    bool ok = false;
+    std::string impl;
+    dnnl::convolution_forward conv;
+    dnnl::memory::desc src_user, src_md, w_user, w_md, dst_user, dst_md, bias_md;
+    dnnl::reorder src_in, w_in, dst_in, dst_out;  // used where the chosen format differs from the user's
+    bool has_sum = false;
+    size_t scratch = 0;
+    dnnl::memory::desc scratch_md;
+};
+
+struct WeightEntry {
+    std::weak_ptr<void> owner;
+    const void* data = nullptr;
+    std::shared_ptr<std::vector<float>> buf;  // reordered weights
+};
+
+std::mutex g_mu;
+std::map<std::string, std::shared_ptr<Prim>> g_prims;
+std::map<std::pair<const Prim*, const void*>, WeightEntry> g_weights;
+
+dnnl::memory::dims spatial(const int64_t* v, int64_t nsp, int64_t minus = 0) {
+    dnnl::memory::dims r;
+    for (int64_t i = 3 - nsp; i < 3; ++i) r.push_back(v[i] - minus);
+    return r;
+}
+
+tag data_tag(int64_t nsp) { return nsp == 1 ? tag::ncw : nsp == 2 ? tag::nchw : tag::ncdhw; }
+tag weight_tag(int64_t nsp, bool grouped) {
+    if (grouped) return nsp == 1 ? tag::goiw : nsp == 2 ? tag::goihw : tag::goidhw;
+    return nsp == 1 ? tag::oiw : nsp == 2 ? tag::oihw : tag::oidhw;
+}
+
+std::string key_of(const DnnlConvGeom& g, bool bias, const std::vector<graph::PostOp>& ops) {
+    std::string k;
+    auto add = [&](int64_t v) { k += std::to_string(v) + ","; };
+    add(g.nsp), add(g.N), add(g.C), add(g.M), add(g.groups), add(bias), add(g.src_blocked), add(g.dst_blocked);
+    for (int i = 0; i < 3; ++i) add(g.in[i]), add(g.out[i]), add(g.k[i]), add(g.s[i]), add(g.d[i]), add(g.pb[i]), add(g.pe[i]);
+    for (const auto& op : ops) {
+        k += "|" + std::to_string((int)op.kind) + ":";
+        k.append(reinterpret_cast<const char*>(&op.alpha), sizeof(float));
+        k.append(reinterpret_cast<const char*>(&op.beta), sizeof(float));
+    }
+    return k;
+}
+
+// oneDNN 2.6's brgconv applies two eltwise post-ops of one algorithm with the first one's alpha/beta (measured:
+// Clip(-1,6) then Clip(0,1) came out as two Clip(-1,6)); such chains are refused here (the kernel applies them).
+bool conflicting(const dnnl::post_ops& po) {
+    for (int i = 0; i < po.len(); ++i)
+        for (int j = i + 1; j < po.len(); ++j) {
+            if (po.kind(i) != dnnl::primitive::kind::eltwise || po.kind(j) != dnnl::primitive::kind::eltwise) continue;
+            float si, ai, bi, sj, aj, bj;
+            dnnl::algorithm alg_i, alg_j;
+            po.get_params_eltwise(i, si, alg_i, ai, bi);
+            po.get_params_eltwise(j, sj, alg_j, aj, bj);
+            if (alg_i == alg_j && (ai != aj || bi != bj)) return true;
+        }
+    return false;
+}
+
+dnnl::post_ops make_post_ops(const std::vector<graph::PostOp>& ops, bool& has_sum) {
+    using K = graph::PostOp::Kind;
+    using A = dnnl::algorithm;
+    dnnl::post_ops po;
+    has_sum = false;
+    for (const auto& op : ops) {
+        switch (op.kind) {
+            case K::Relu: po.append_eltwise(1.f, A::eltwise_relu, 0.f, 0.f); break;
+            case K::LeakyRelu: po.append_eltwise(1.f, A::eltwise_relu, op.alpha, 0.f); break;
+            case K::Clip: po.append_eltwise(1.f, A::eltwise_clip, op.alpha, op.beta); break;
+            case K::HardSwish: po.append_eltwise(1.f, A::eltwise_hardswish, 0.f, 0.f); break;
+            case K::HardSigmoid:  // one rounding of alpha * x + beta (fma): not bit-identical to the kernel's two
+                po.append_eltwise(1.f, A::eltwise_linear, op.alpha, op.beta);
+                po.append_eltwise(1.f, A::eltwise_clip, 0.f, 1.f);
+                break;
+            case K::Sigmoid: po.append_eltwise(1.f, A::eltwise_logistic, 0.f, 0.f); break;
+            case K::Swish: po.append_eltwise(1.f, A::eltwise_swish, 1.f, 0.f); break;
+            case K::Add:
+                po.append_sum(1.f);
+                has_sum = true;
+                break;
+        }
+    }
+    return po;
+}
+
+std::shared_ptr<Prim> create(const DnnlConvGeom& g, bool bias, const std::vector<graph::PostOp>& ops) {
+    auto p = std::make_shared<Prim>();
+    try {
+        const int64_t nsp = g.nsp;
+        const bool grouped = g.groups > 1;
+        dnnl::memory::dims src_d = {g.N, g.C}, dst_d = {g.N, g.M}, w_d;
+        for (auto v : spatial(g.in, nsp)) src_d.push_back(v);
+        for (auto v : spatial(g.out, nsp)) dst_d.push_back(v);
+        if (grouped) w_d = {g.groups, g.M / g.groups, g.C / g.groups};
+        else w_d = {g.M, g.C};
+        for (auto v : spatial(g.k, nsp)) w_d.push_back(v);
+        p->src_user = dnnl::memory::desc(src_d, dt::f32, g.src_blocked ? tag::nChw16c : data_tag(nsp));
+        p->dst_user = dnnl::memory::desc(dst_d, dt::f32, g.dst_blocked ? tag::nChw16c : data_tag(nsp));
+        p->w_user = dnnl::memory::desc(w_d, dt::f32, weight_tag(nsp, grouped));
+        p->bias_md = dnnl::memory::desc({g.M}, dt::f32, tag::x);
+        const bool plain = env_on("HQ_DNNL_PLAIN");
+        // 16-channel blocks (measured on ResNet-50: the jit kernels on nChw16c and its reorders beat brgconv on
+        // the nhwc layout oneDNN picks for `any` by ~15%); inputs with under 16 channels stay `any`.
+        const tag blocked = nsp == 1 ? tag::nCw16c : nsp == 2 ? tag::nChw16c : tag::nCdhw16c;
+        auto src_any = dnnl::memory::desc(src_d, dt::f32, plain ? data_tag(nsp) : g.C >= 16 ? blocked : tag::any);
+        auto dst_any = dnnl::memory::desc(dst_d, dt::f32, plain ? data_tag(nsp) : blocked);
+        auto w_any = dnnl::memory::desc(w_d, dt::f32, tag::any);
+        dnnl::primitive_attr attr;
+        const dnnl::post_ops po = make_post_ops(ops, p->has_sum);
+        if (conflicting(po)) {
+            p->impl = "refused: post-ops repeat an eltwise algorithm with other parameters";
+            return p;
+        }
+        attr.set_post_ops(po);
+        attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+        auto desc = bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
+                                                           dnnl::algorithm::convolution_direct, src_any, w_any,
+                                                           p->bias_md, dst_any, spatial(g.s, nsp), spatial(g.d, nsp, 1),
+                                                           spatial(g.pb, nsp), spatial(g.pe, nsp))
+                         : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
+                                                           dnnl::algorithm::convolution_direct, src_any, w_any,
+                                                           dst_any, spatial(g.s, nsp), spatial(g.d, nsp, 1),
+                                                           spatial(g.pb, nsp), spatial(g.pe, nsp));
+        dnnl::convolution_forward::primitive_desc pd(desc, attr, engine(), true);
+        if (!pd) return p;
+        p->impl = pd.impl_info_str();
+        if (p->impl.find("ref") != std::string::npos) return p;
+        p->src_md = pd.src_desc();
+        p->w_md = pd.weights_desc();
+        p->dst_md = pd.dst_desc();
+        p->scratch_md = pd.scratchpad_desc();
+        p->scratch = p->scratch_md.get_size();
+        p->conv = dnnl::convolution_forward(pd);
+        auto& e = engine();
+        if (p->src_md != p->src_user) p->src_in = dnnl::reorder(dnnl::memory(p->src_user, e, nullptr), dnnl::memory(p->src_md, e, nullptr));
+        if (p->w_md != p->w_user) p->w_in = dnnl::reorder(dnnl::memory(p->w_user, e, nullptr), dnnl::memory(p->w_md, e, nullptr));
+        if (p->dst_md != p->dst_user) {
+            p->dst_out = dnnl::reorder(dnnl::memory(p->dst_md, e, nullptr), dnnl::memory(p->dst_user, e, nullptr));
+            if (p->has_sum) p->dst_in = dnnl::reorder(dnnl::memory(p->dst_user, e, nullptr), dnnl::memory(p->dst_md, e, nullptr));
+        }
+        p->ok = true;
+    } catch (const dnnl::error& err) {
+        spdlog::debug("oneDNN conv: {} (using the OpenBLAS kernel)", err.what());
+        p->ok = false;
+    }
+    return p;
+}
+
+std::shared_ptr<Prim> get(const DnnlConvGeom& g, bool bias, const std::vector<graph::PostOp>& ops) {
+    const std::string k = key_of(g, bias, ops);
+    {
+        std::lock_guard<std::mutex> lock(g_mu);
+        auto it = g_prims.find(k);
+        if (it != g_prims.end()) return it->second;
+    }
+    auto p = create(g, bias, ops);  // outside the lock: creation takes milliseconds
+    spdlog::debug("oneDNN conv {}: {}", k.substr(0, k.find('|')), p->ok ? p->impl : "refused (" + p->impl + ")");
+    std::lock_guard<std::mutex> lock(g_mu);
+    return g_prims.emplace(k, p).first->second;
+}
+
+// Per-thread staging buffer `slot` of at least n bytes (64-byte aligned).
+void* staging(int slot, size_t n) {
+    struct Buf {
+        void* p = nullptr;
+        size_t n = 0;
+        ~Buf() { std::free(p); }
+    };
+    thread_local Buf bufs[4];
+    Buf& b = bufs[slot];
+    if (b.n < n) {
+        std::free(b.p);
+        b.n = (n + 63) / 64 * 64;
+        b.p = std::aligned_alloc(64, b.n);
+        if (!b.p) throw std::bad_alloc();
+    }
+    return b.p;
+}
+
+// The reordered weights of an initializer, made once per (primitive, storage) while the storage lives.
+std::shared_ptr<std::vector<float>> cached_weights(const Prim& p, const float* w, const std::shared_ptr<void>& owner,
+                                                   dnnl::stream& s) {
+    const std::pair<const Prim*, const void*> key{&p, owner.get()};
+    {
+        std::lock_guard<std::mutex> lock(g_mu);
+        auto it = g_weights.find(key);
+        if (it != g_weights.end()) {
+            auto live = it->second.owner.lock();
+            if (live && live.get() == owner.get() && it->second.data == w) return it->second.buf;
+        }
+    }
+    auto buf = std::make_shared<std::vector<float>>(p.w_md.get_size() / sizeof(float) + 16);
+    dnnl::memory src(p.w_user, engine(), const_cast<float*>(w)), dst(p.w_md, engine(), buf->data());
+    p.w_in.execute(s, src, dst);
+    s.wait();
+    std::lock_guard<std::mutex> lock(g_mu);
+    for (auto it = g_weights.begin(); it != g_weights.end();)  // drop copies whose storage is gone
+        it = it->second.owner.expired() ? g_weights.erase(it) : std::next(it);
+    g_weights[key] = WeightEntry{owner, w, buf};
+    return buf;
+}
+
+}  // namespace
+
+namespace {
+std::atomic<int> g_enabled{-1};  // -1: not read from the environment yet
+}  // namespace
+
+namespace {
+// One plane-major pass: blocked [N][C/16][S][16] <-> plain [N][C][S].
+template <bool ToPlain>
+Tensor convert16(const Tensor& t) {
+    HQ_ASSERT(t.dtype() == DType::F32 && t.rank() >= 3 && t.dim(1) % 16 == 0, shape_str(t.shape()));
+    Tensor r = Tensor::uninit(DType::F32, t.shape());
+    const int64_t N = t.dim(0), CB = t.dim(1) / 16, S = t.numel() / (N * CB * 16);
+    const float* a = t.data<float>();
+    float* b = r.data<float>();
+    parallel_for(N * CB, 1, [&](int64_t lo, int64_t hi) {
+        for (int64_t nb = lo; nb < hi; ++nb) {
+            for (int64_t c = 0; c < 16; ++c)
+                for (int64_t sp = 0; sp < S; ++sp) {
+                    const int64_t ib = nb * 16 * S + sp * 16 + c, ip = (nb * 16 + c) * S + sp;
+                    if constexpr (ToPlain) b[ip] = a[ib];
+                    else b[ib] = a[ip];
+                }
+        }
+    });
+    return r;
+}
+}  // namespace
+
+Tensor blocked16_to_plain(const Tensor& t) { return convert16<true>(t); }
+Tensor plain_to_blocked16(const Tensor& t) { return convert16<false>(t); }
+
+bool dnnl_enabled() {
+    int v = g_enabled.load(std::memory_order_relaxed);
+    if (v < 0) {
+        v = env_on("HQ_CPU_REFERENCE") ? 0 : 1;
+        g_enabled.store(v);
+    }
+    return v == 1;
+}
+
+void dnnl_set_enabled(bool on) { g_enabled.store(on ? 1 : 0); }
+
+namespace {
+std::atomic<int64_t> g_min_macs{-1};
+}  // namespace
+
+int64_t dnnl_min_macs() {
+    int64_t v = g_min_macs.load(std::memory_order_relaxed);
+    if (v < 0) {
+        const char* e = std::getenv("HQ_DNNL_MIN_MACS");
+        v = e && *e ? std::max<int64_t>(0, std::atoll(e)) : 3000000;
+        g_min_macs.store(v);
+    }
+    return v;
+}
+
+void dnnl_set_min_macs(int64_t n) { g_min_macs.store(std::max<int64_t>(0, n)); }
+
+std::string dnnl_conv_impl(const DnnlConvGeom& g, bool bias, const std::vector<graph::PostOp>& ops) {
+    auto p = get(g, bias, ops);
+    return p->ok ? p->impl : "";
+}
+
+bool dnnl_conv_f32(const DnnlConvGeom& g, const float* x, const float* w, const std::shared_ptr<void>* w_owner,
+                   const float* bias, float* y, const std::vector<graph::PostOp>& ops) {
+    thread_local int omp_threads = 0;  // before creating primitives: oneDNN splits the work for this count
+    if (omp_threads != num_threads()) {
+        omp_threads = num_threads();
+        omp_set_num_threads(omp_threads);
+    }
+    auto p = get(g, bias != nullptr, ops);
+    if (!p->ok) return false;
+    auto& e = engine();
+    thread_local dnnl::stream s(e);
+    dnnl::memory src_user(p->src_user, e, const_cast<float*>(x)), dst_user(p->dst_user, e, y);
+    dnnl::memory src = src_user, dst = dst_user, wm;
+    if (p->src_md != p->src_user) {
+        src = dnnl::memory(p->src_md, e, staging(0, p->src_md.get_size()));
+        p->src_in.execute(s, src_user, src);
+    }
+    std::shared_ptr<std::vector<float>> wkeep;
+    if (p->w_md == p->w_user) {
+        wm = dnnl::memory(p->w_user, e, const_cast<float*>(w));
+    } else if (w_owner && *w_owner) {
+        wkeep = cached_weights(*p, w, *w_owner, s);
+        wm = dnnl::memory(p->w_md, e, wkeep->data());
+    } else {
+        wm = dnnl::memory(p->w_md, e, staging(1, p->w_md.get_size()));
+        dnnl::memory wu(p->w_user, e, const_cast<float*>(w));
+        p->w_in.execute(s, wu, wm);
+    }
+    if (p->dst_md != p->dst_user) {
+        dst = dnnl::memory(p->dst_md, e, staging(2, p->dst_md.get_size()));
+        if (p->has_sum) p->dst_in.execute(s, dst_user, dst);
+    }
+    std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, dst}};
+    if (bias) args[DNNL_ARG_BIAS] = dnnl::memory(p->bias_md, e, const_cast<float*>(bias));
+    if (p->scratch) args[DNNL_ARG_SCRATCHPAD] = dnnl::memory(p->scratch_md, e, staging(3, p->scratch));
+    p->conv.execute(s, args);
+    if (p->dst_md != p->dst_user) p->dst_out.execute(s, dst, dst_user);
+    s.wait();
+    return true;
+}
+
+}  // namespace hq::exec::cpu

@@ -1,0 +1,39 @@
+// Execution-time fusion plan: which Conv nodes absorb the element-wise ops that follow them (bias is part of Conv;
+// Relu / LeakyRelu / Clip / HardSwish / HardSigmoid / Sigmoid / Swish = x*Sigmoid(x) / same-shape residual Add).
+// A pure analysis of a graph (no rewrite): the executor plans it for the graph it runs, so rewrites made after
+// loading (QDQ, FP16, pruning, candidate models) never leave stale marks. Guarantees: a fused-away value has
+// exactly one reader, inside the group, and is not a graph output nor read by any subgraph.
+#pragma once
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+
+namespace hq::graph {
+
+// One post-op of a fused group, applied in order to the Conv's output (bias included).
+struct PostOp {
+    enum class Kind { Relu, LeakyRelu, Clip, HardSwish, HardSigmoid, Sigmoid, Swish, Add };
+    Kind kind = Kind::Relu;
+    float alpha = 0, beta = 0;  // LeakyRelu: alpha; Clip: [alpha, beta]; HardSigmoid: alpha * x + beta
+    std::string operand;        // Add: the other input (same shape as the Conv's output, checked at run time)
+};
+
+struct FusionGroup {
+    std::vector<size_t> nodes;           // node indices, head (the Conv) first, then the absorbed nodes in order
+    std::vector<PostOp> ops;             // the post-ops the absorbed nodes make up
+    std::vector<std::string> fused_away; // values only the group reads (the Conv's output, inner results)
+    std::string output;                  // the group's result: the last absorbed node's output
+};
+
+// Groups of g (main graph; subgraphs are not fused) in order of their head. `opset` is the ai.onnx opset (Clip
+// bounds are attributes before 11, constant inputs from 11). `exact_only`: only post-ops whose fused float result
+// is bit-identical to the separate kernels' (Relu, LeakyRelu, Clip, Add); HardSwish, HardSigmoid (one fma rounding),
+// Sigmoid and Swish (oneDNN's own exp) differ from the unfused kernels in the last bits.
+std::vector<FusionGroup> plan_fusions(const Graph& g, int64_t opset, bool exact_only = false);
+
+// Short text of a group for logs and inspect: "Conv 'c1' + Relu + Add(x) + Relu".
+std::string describe(const FusionGroup& grp, const Graph& g);
+
+}  // namespace hq::graph

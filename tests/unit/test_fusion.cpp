@@ -1,0 +1,300 @@
+// The oneDNN Conv path and the fused executor against the OpenBLAS reference path (HQ_CPU_REFERENCE's switch):
+// conv geometries, every post-op kind, residual Adds (in place, aliased, broadcast), the observer and `keep`,
+// weight caching, and the bundled model run both ways.
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "exec/cpu/cpu_backend.h"
+#include "exec/cpu/dnnl_conv.h"
+#include "graph/fusion.h"
+#include "graph/passes.h"
+#include "onnx_io/onnx_io.h"
+#include "core/npy.h"
+#include "tests/unit/builder.h"
+
+using namespace hq;
+using test::attr_f;
+using test::attr_i;
+using test::attr_ints;
+using test::attr_s;
+
+namespace {
+
+// The test shapes are small: while one lives, every float32 conv goes through oneDNN.
+struct AllConvsOnDnnl {
+    int64_t saved = exec::cpu::dnnl_min_macs();
+    AllConvsOnDnnl() { exec::cpu::dnnl_set_min_macs(0); }
+    ~AllConvsOnDnnl() { exec::cpu::dnnl_set_min_macs(saved); }
+};
+
+// Runs m on the reference path (OpenBLAS, no fusion) or the default one (oneDNN, fused).
+std::map<std::string, Tensor> run_on(bool reference, const graph::Model& m, const std::map<std::string, Tensor>& in,
+                                     size_t* groups = nullptr, const exec::Observer& obs = nullptr,
+                                     const std::set<std::string>& keep = {}) {
+    exec::cpu::dnnl_set_enabled(!reference);
+    auto be = exec::cpu::make_backend();
+    exec::Executor ex(m, *be);
+    if (groups) *groups = ex.fusion_groups().size();
+    auto out = ex.run(in, obs, keep);
+    exec::cpu::dnnl_set_enabled(true);
+    return out;
+}
+
+// max |a - b| / max |b| over all elements (0 when both are all zeros).
+double rel_diff(const Tensor& a, const Tensor& b) {
+    REQUIRE(a.shape() == b.shape());
+    auto x = a.to_f32(), y = b.to_f32();
+    double d = 0, mx = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+        d = std::max(d, (double)std::fabs(x[i] - y[i]));
+        mx = std::max(mx, (double)std::fabs(y[i]));
+    }
+    return mx > 0 ? d / mx : d;
+}
+
+constexpr size_t kSome = ~size_t(0);  // want_groups: at least one
+
+void check_agree(const graph::Model& m, const std::map<std::string, Tensor>& in, size_t want_groups,
+                 double tol = 1e-5) {
+    size_t groups = 0;
+    auto ref = run_on(true, m, in);
+    auto got = run_on(false, m, in, &groups);
+    if (want_groups == kSome) CHECK(groups > 0);
+    else CHECK(groups == want_groups);
+    for (const auto& [k, t] : ref) {
+        INFO(k);
+        CHECK(rel_diff(got.at(k), t) <= tol);
+    }
+}
+
+graph::Model one_conv(Shape x, Shape w, std::map<std::string, graph::Attribute> at, Shape y, bool bias, int64_t opset = 13) {
+    graph::Model m = test::model(opset);
+    m.graph.inputs.push_back(test::value("x", x));
+    m.graph.initializers["w"] = test::random_tensor(w, 7);
+    std::vector<std::string> ins{"x", "w"};
+    if (bias) {
+        m.graph.initializers["b"] = test::random_tensor({w[0]}, 8);
+        ins.push_back("b");
+    }
+    m.graph.nodes.push_back(test::node("Conv", ins, {"y"}, "conv", std::move(at)));
+    m.graph.outputs.push_back(test::value("y", y));
+    return m;
+}
+
+}  // namespace
+
+TEST_CASE("oneDNN Conv agrees with the OpenBLAS reference on every geometry", "[fusion][conv]") {
+    AllConvsOnDnnl all_on_dnnl;
+    struct Case {
+        Shape x, w, y;
+        std::map<std::string, graph::Attribute> at;
+    };
+    std::vector<Case> cases = {
+        {{2, 8, 9, 11}, {16, 8, 3, 3}, {2, 16, 9, 11}, {{"pads", attr_ints({1, 1, 1, 1})}}},
+        {{1, 8, 9, 11}, {16, 8, 3, 3}, {1, 16, 5, 6}, {{"pads", attr_ints({1, 0, 1, 2})}, {"strides", attr_ints({2, 2})}}},
+        {{1, 8, 12, 12}, {8, 8, 3, 3}, {1, 8, 8, 8}, {{"dilations", attr_ints({2, 2})}}},
+        {{1, 8, 10, 10}, {8, 4, 3, 3}, {1, 8, 10, 10}, {{"group", attr_i(2)}, {"auto_pad", attr_s("SAME_UPPER")}}},
+        {{1, 8, 10, 10}, {8, 1, 3, 3}, {1, 8, 5, 5}, {{"group", attr_i(8)}, {"strides", attr_ints({2, 2})}, {"auto_pad", attr_s("SAME_LOWER")}}},
+        {{1, 4, 10, 10}, {8, 1, 5, 5}, {1, 8, 6, 6}, {{"group", attr_i(4)}, {"auto_pad", attr_s("VALID")}}},  // multiplier 2
+        {{1, 16, 7, 7}, {32, 16, 1, 1}, {1, 32, 7, 7}, {}},
+        {{1, 3, 20}, {6, 3, 5}, {1, 6, 20}, {{"pads", attr_ints({2, 2})}}},                                     // 1-D
+        {{1, 4, 5, 6, 7}, {8, 4, 3, 3, 3}, {1, 8, 5, 6, 7}, {{"pads", attr_ints({1, 1, 1, 1, 1, 1})}}},          // 3-D
+    };
+    for (size_t i = 0; i < cases.size(); ++i) {
+        for (bool bias : {true, false}) {
+            INFO("case " << i << " bias " << bias);
+            auto& c = cases[i];
+            auto m = one_conv(c.x, c.w, c.at, c.y, bias);
+            check_agree(m, {{"x", test::random_tensor(c.x, 11 + (uint32_t)i)}}, 0);
+        }
+    }
+}
+
+TEST_CASE("every fused post-op matches the unfused kernels", "[fusion]") {
+    AllConvsOnDnnl all_on_dnnl;
+    const Shape xs = {1, 8, 10, 10}, ys = {1, 16, 10, 10};
+    auto chain = [&](const std::string& what, int64_t opset = 14) {
+        test::GraphBuilder b(xs);
+        b.m.opsets[""] = opset;
+        b.conv("c", "x", "c_out", 8, 16, 3, ys);
+        std::string v = "c_out";
+        if (what == "Relu" || what == "Sigmoid" || what == "HardSwish") {
+            b.op(what, {v}, "y", ys);
+        } else if (what == "LeakyRelu") {
+            b.op(what, {v}, "y", ys, {{"alpha", attr_f(0.2f)}});
+        } else if (what == "HardSigmoid") {
+            b.op(what, {v}, "y", ys, {{"alpha", attr_f(0.25f)}, {"beta", attr_f(0.4f)}});
+        } else if (what == "Clip") {
+            b.m.graph.initializers["lo"] = Tensor::scalar_f32(0.f);
+            b.m.graph.initializers["hi"] = Tensor::scalar_f32(6.f);
+            b.op(what, {v, "lo", "hi"}, "y", ys);
+        } else if (what == "Clip6") {  // opset 6: bounds are attributes
+            b.op("Clip", {v}, "y", ys, {{"min", attr_f(-1.f)}, {"max", attr_f(1.f)}});
+        } else if (what == "Swish") {
+            b.op("Sigmoid", {v}, "s", ys);
+            b.op("Mul", {"s", v}, "y", ys);
+        }
+        b.output("y", ys);
+        return b.m;
+    };
+    auto x = test::random_tensor(xs, 3, -2.f, 2.f);
+    for (const char* what : {"Relu", "LeakyRelu", "Clip", "HardSwish", "HardSigmoid", "Sigmoid", "Swish"}) {
+        INFO(what);
+        check_agree(chain(what), {{"x", x}}, 1);
+    }
+    check_agree(chain("Clip6", 6), {{"x", x}}, 1);
+}
+
+TEST_CASE("residual Add fuses as oneDNN's sum post-op, in place only where safe", "[fusion]") {
+    AllConvsOnDnnl all_on_dnnl;
+    const Shape s = {1, 8, 9, 9};
+    auto x = test::random_tensor(s, 5);
+    SECTION("Conv -> Relu -> Add(branch) -> Relu, operand dies here (in place)") {
+        test::GraphBuilder b(s);
+        b.conv("c1", "x", "a", 8, 8, 3, s);
+        b.conv("c2", "x", "c2o", 8, 8, 3, s);
+        b.op("Relu", {"c2o"}, "r", s);
+        b.op("Add", {"a", "r"}, "sum", s);
+        b.op("Relu", {"sum"}, "y", s);
+        b.output("y", s);
+        check_agree(b.m, {{"x", x}}, 2);  // c2 + Relu; c1 + Add(r) + Relu
+    }
+    SECTION("Add(Conv(x), x): the operand is the conv's own input and a graph input") {
+        test::GraphBuilder b(s);
+        b.conv("c", "x", "c_out", 8, 8, 3, s);
+        b.op("Add", {"x", "c_out"}, "y", s);
+        b.output("y", s);
+        check_agree(b.m, {{"x", x}}, 1);
+    }
+    SECTION("Add(Conv(t), t) with t an intermediate whose last reader is the Add") {
+        test::GraphBuilder b(s);
+        b.op("Relu", {"x"}, "t", s);
+        b.conv("c", "t", "c_out", 8, 8, 3, s);
+        b.op("Add", {"c_out", "t"}, "y", s);
+        b.output("y", s);
+        check_agree(b.m, {{"x", x}}, 1);
+    }
+    SECTION("operand read later: not overwritten") {
+        test::GraphBuilder b(s);
+        b.op("Relu", {"x"}, "t", s);
+        b.conv("c", "x", "c_out", 8, 8, 3, s);
+        b.op("Add", {"c_out", "t"}, "y", s);
+        b.op("Mul", {"t", "t"}, "z", s);
+        b.output("y", s);
+        b.output("z", s);
+        check_agree(b.m, {{"x", x}}, 1);
+    }
+    SECTION("broadcast operand: planned, run unfused") {
+        test::GraphBuilder b(s);
+        b.m.graph.initializers["bias"] = test::random_tensor({1, 8, 1, 1}, 9);
+        b.conv("c", "x", "c_out", 8, 8, 3, s);
+        b.op("Add", {"c_out", "bias"}, "y", s);
+        b.output("y", s);
+        check_agree(b.m, {{"x", x}}, 1);
+    }
+    SECTION("two Clips with other bounds around the Add (oneDNN 2.6 would apply the first twice)") {
+        test::GraphBuilder b(s);
+        b.m.graph.initializers["lo"] = Tensor::scalar_f32(-1.f);
+        b.m.graph.initializers["hi"] = Tensor::scalar_f32(6.f);
+        b.m.graph.initializers["lo2"] = Tensor::scalar_f32(0.f);
+        b.m.graph.initializers["hi2"] = Tensor::scalar_f32(1.f);
+        b.conv("c", "x", "c_out", 8, 8, 3, s);
+        b.op("Clip", {"c_out", "lo", "hi"}, "k", s);
+        b.op("Add", {"k", "x"}, "sum", s);
+        b.op("Clip", {"sum", "lo2", "hi2"}, "y", s);
+        b.output("y", s);
+        check_agree(b.m, {{"x", x}}, 1);
+    }
+}
+
+TEST_CASE("fusion never hides a tensor: observer, keep, graph outputs, quantized graphs", "[fusion]") {
+    AllConvsOnDnnl all_on_dnnl;
+    const Shape s = {1, 8, 9, 9};
+    test::GraphBuilder b(s);
+    b.conv("c", "x", "c_out", 8, 8, 3, s);
+    b.op("Relu", {"c_out"}, "r", s);
+    b.op("Add", {"r", "x"}, "y", s);
+    b.output("y", s);
+    auto x = test::random_tensor(s, 5);
+    std::vector<std::string> seen_ref, seen_fused;
+    std::map<std::string, Tensor> ref_vals;
+    run_on(true, b.m, {{"x", x}}, nullptr, [&](const std::string& v, const Tensor& t, const graph::Node&) {
+        seen_ref.push_back(v);
+        ref_vals[v] = t;
+    });
+    size_t groups = 0;
+    exec::cpu::dnnl_set_enabled(true);
+    auto be = exec::cpu::make_backend();
+    exec::Executor ex(b.m, *be);
+    REQUIRE(ex.fusion_groups().size() == 1);
+    ex.run({{"x", x}}, [&](const std::string& v, const Tensor& t, const graph::Node&) {
+        seen_fused.push_back(v);
+        CHECK(rel_diff(t, ref_vals.at(v)) <= 1e-5);
+    });
+    CHECK(seen_fused == seen_ref);
+    auto kept = ex.run({{"x", x}}, nullptr, {"c_out"});
+    REQUIRE(kept.count("c_out"));
+    CHECK(rel_diff(kept.at("c_out"), ref_vals.at("c_out")) <= 1e-5);
+    CHECK(rel_diff(kept.at("y"), ref_vals.at("y")) <= 1e-5);
+    // A graph output is never fused away: the group ends at it.
+    b.output("r", s);
+    {
+        auto be2 = exec::cpu::make_backend();
+        exec::Executor ex2(b.m, *be2);
+        REQUIRE(ex2.fusion_groups().size() == 1);
+        CHECK(ex2.fusion_groups()[0].output == "r");
+    }
+    check_agree(b.m, {{"x", x}}, 1);
+    (void)groups;
+    // Quantized graphs fuse only the bit-exact post-ops.
+    test::GraphBuilder q(s);
+    q.conv("c", "x", "c_out", 8, 8, 3, s);
+    q.op("HardSwish", {"c_out"}, "h", s);
+    q.m.graph.initializers["sc"] = Tensor::scalar_f32(0.1f);
+    q.op("QuantizeLinear", {"h", "sc"}, "y", s);
+    q.output("y", s);
+    q.m.opsets[""] = 14;
+    CHECK(graph::plan_fusions(q.m.graph, 14, true).empty());
+    CHECK(graph::plan_fusions(q.m.graph, 14, false).size() == 1);
+}
+
+TEST_CASE("oneDNN weight cache follows the weight tensor, not its address", "[fusion][conv]") {
+    AllConvsOnDnnl all_on_dnnl;
+    const Shape xs = {1, 8, 8, 8}, ws = {8, 8, 3, 3}, ys = {1, 8, 8, 8};
+    std::map<std::string, graph::Attribute> at{{"pads", attr_ints({1, 1, 1, 1})}};
+    auto x = test::random_tensor(xs, 1);
+    for (uint32_t seed = 20; seed < 26; ++seed) {  // models made and freed in turn reuse addresses
+        auto m = one_conv(xs, ws, at, ys, true);
+        m.graph.initializers["w"] = test::random_tensor(ws, seed);
+        check_agree(m, {{"x", x}}, 0);
+    }
+    // Weights computed at run time (here from a second input) are never cached.
+    graph::Model m = test::model(13);
+    m.graph.inputs.push_back(test::value("x", xs));
+    m.graph.inputs.push_back(test::value("wi", ws));
+    m.graph.nodes.push_back(test::node("Relu", {"wi"}, {"w"}, "relu_w"));
+    m.graph.nodes.push_back(test::node("Conv", {"x", "w"}, {"y"}, "conv", at));
+    m.graph.outputs.push_back(test::value("y", ys));
+    auto be = exec::cpu::make_backend();
+    exec::Executor ex(m, *be);
+    for (uint32_t seed = 30; seed < 33; ++seed) {
+        auto w = test::random_tensor(ws, seed);
+        auto got = ex.run({{"x", x}, {"wi", w}});
+        auto ref = run_on(true, m, {{"x", x}, {"wi", w}});
+        CHECK(rel_diff(got.at("y"), ref.at("y")) <= 1e-5);
+    }
+}
+
+TEST_CASE("the bundled classifier agrees fused vs reference within 1e-5", "[fusion][model]") {
+    AllConvsOnDnnl all_on_dnnl;
+    graph::Model m = onnx_io::load_model(std::string(HQ_SOURCE_DIR) + "/models/ppocr_mobile_v2_cls.onnx");
+    graph::PassContext pc;
+    pc.evaluate = exec::cpu::evaluate_node;
+    graph::run_pipeline(m, pc);
+    const std::string dir = std::string(HQ_SOURCE_DIR) + "/models/ppocr_cls_reference/inputs/";
+    for (const char* f : {"0000.npy", "0003.npy", "0007.npy"}) {
+        INFO(f);
+        std::map<std::string, Tensor> in{{m.graph.inputs[0].name, read_npy(dir + f)}};
+        check_agree(m, in, kSome);
+    }
+}
