@@ -27,6 +27,7 @@ Executor::Executor(const graph::Model& model, const Backend& backend) : model_(m
         p.opset = model_.opset(n.domain);
         p.control_flow = is_control_flow(n);
         if (!p.control_flow) p.fn = backend_.kernel_for(n, p.opset);
+        p.conv = !p.control_flow && n.op_type == "Conv" && (n.domain.empty() || n.domain == "ai.onnx");
         for (size_t k = 0; k < n.inputs.size(); ++k) {
             const auto& in = n.inputs[k];
             auto it = in.empty() ? g.initializers.end() : g.initializers.find(in);
@@ -129,14 +130,10 @@ void Executor::plan_blocked() {
     const auto& g = model_.graph;
     may_block_.assign(slot_of_.size(), 0);
     std::vector<char> bad(slot_of_.size(), 0);
-    auto is_conv = [&](size_t ni) {
-        const auto& n = g.nodes[ni];
-        return n.op_type == "Conv" && (n.domain.empty() || n.domain == "ai.onnx");
-    };
     for (const auto& st : fused_steps_) {
         for (size_t j = 0; j < st.nodes.size(); ++j) {
             const size_t ni = st.nodes[j];
-            const bool head = j == 0 && is_conv(ni);
+            const bool head = j == 0 && nodes_[ni].conv;
             if (st.group < 0 && head && nodes_[ni].out[0] >= 0) may_block_[(size_t)nodes_[ni].out[0]] = 1;
             if (st.group >= 0 && j == 0) may_block_[(size_t)group_plans_[(size_t)st.group].out] = 1;
             const auto& in = nodes_[ni].in;
@@ -169,6 +166,14 @@ void Executor::check_input(const std::string& name, const Tensor& t, const std::
                  "' expects shape ", vi->shape_str(), ", got ", shape_str(t.shape()));
 }
 
+// A value by name during a run: computed (and not released yet), else an initializer; nullptr otherwise.
+const Tensor* Executor::value(const RunState& rs, const std::string& v) const {
+    auto it = slot_of_.find(v);
+    if (it != slot_of_.end() && !rs.env[(size_t)it->second].empty()) return &rs.env[(size_t)it->second];
+    auto jt = model_.graph.initializers.find(v);
+    return jt != model_.graph.initializers.end() ? &jt->second : nullptr;
+}
+
 void Executor::run_node(size_t ni, RunState& rs, const Observer& observer) const {
     const auto& n = model_.graph.nodes[ni];
     const NodePlan& p = nodes_[ni];
@@ -176,7 +181,7 @@ void Executor::run_node(size_t ni, RunState& rs, const Observer& observer) const
     KernelContext ctx(n, p.opset);
     ctx.const_inputs = p.const_mask;
     ctx.inputs.resize(n.inputs.size(), nullptr);
-    const bool conv = !p.control_flow && n.op_type == "Conv";
+    const bool conv = p.conv;
     for (size_t k = 0; k < n.inputs.size(); ++k) {
         if (p.init[k]) {
             ctx.inputs[k] = p.init[k];
@@ -198,13 +203,7 @@ void Executor::run_node(size_t ni, RunState& rs, const Observer& observer) const
     if (conv && rs.fused && p.out[0] >= 0)
         ctx.out_blocked_ok = may_block_[(size_t)p.out[0]] && !rs.kept[(size_t)p.out[0]];
     if (p.control_flow) {
-        const auto& g = model_.graph;
-        ScopeLookup lookup = [&](const std::string& v) -> const Tensor* {
-            auto it = slot_of_.find(v);
-            if (it != slot_of_.end() && !env[(size_t)it->second].empty()) return &env[(size_t)it->second];
-            auto jt = g.initializers.find(v);
-            return jt != g.initializers.end() ? &jt->second : nullptr;
-        };
+        ScopeLookup lookup = [&](const std::string& v) { return value(rs, v); };
         run_control_flow(ctx, model_, backend_, lookup, observer);
     } else if (p.fn) {
         p.fn(ctx);
@@ -303,19 +302,13 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
     for (size_t s = 0; s < env.size(); ++s)  // what is returned is plain
         if (rs.blocked[s] && !env[s].empty()) env[s] = backend_.unblocked(env[s]);
     std::map<std::string, Tensor> out;
-    auto value = [&](const std::string& v) -> const Tensor* {
-        auto it = slot_of_.find(v);
-        if (it != slot_of_.end() && !env[(size_t)it->second].empty()) return &env[(size_t)it->second];
-        auto jt = g.initializers.find(v);
-        return jt != g.initializers.end() ? &jt->second : nullptr;
-    };
     for (const auto& o : g.outputs) {
-        const Tensor* t = value(o.name);
+        const Tensor* t = value(rs, o.name);
         HQ_ASSERT(t, "output '", o.name, "' not computed");
         out[o.name] = *t;
     }
     for (const auto& k : keep) {
-        const Tensor* t = value(k);
+        const Tensor* t = value(rs, k);
         if (t) out[k] = *t;
     }
     return out;

@@ -48,6 +48,7 @@ private:
         uint64_t const_mask = 0;
         int64_t opset = 0;
         bool control_flow = false;
+        bool conv = false;                  // an ai.onnx Conv (may read/write channel-blocked tensors)
     };
     struct Step {
         std::vector<size_t> nodes;  // one node, or a fusion group's nodes (head first)
@@ -69,6 +70,7 @@ private:
         bool fused = false;
     };
     void run_node(size_t ni, RunState& rs, const Observer& observer) const;
+    const Tensor* value(const RunState& rs, const std::string& v) const;
     void plan_blocked();
 
     const graph::Model& model_;

@@ -97,7 +97,6 @@ private:
         });
         if (g_.is_graph_output(from)) g_.nodes.push_back(make("Identity", from + "_identity", {to}, {from}));
     }
-    std::map<std::string, std::vector<size_t>> consumers() const { return g_.consumers(); }
 
     // One operator-form quantized op: which float op it computes, where its (value, scale, zero point) triples
     // and its output scale/zero point are, and which operand is a weight (per-axis along `weight_axis`).
@@ -258,7 +257,7 @@ private:
     // becomes MatMul/Conv(x, dequantized W) writing the Mul's output.
     void dynamic_patterns() {
         auto prod = g_.producers();
-        auto cons = consumers();
+        auto cons = g_.consumers();
         std::set<size_t> drop;
         std::vector<graph::Node> added;
         for (size_t i = 0; i < g_.nodes.size(); ++i) {
@@ -350,7 +349,7 @@ private:
     // Gather(constant integer table, ids) -> DequantizeLinear (per tensor) becomes Gather(float table, ids).
     void gathers() {
         auto prod = g_.producers();
-        auto cons = consumers();
+        auto cons = g_.consumers();
         std::set<size_t> drop;
         std::vector<graph::Node> added;
         for (size_t i = 0; i < g_.nodes.size(); ++i) {
@@ -393,7 +392,7 @@ private:
     // Relu/Clip after a quantized op and let the output range clamp instead, so such a pair becomes
     // Clip(x, 0, the range's top), the float op that model computes there.
     void remove_qdq_pairs() {
-        auto cons = consumers();
+        auto cons = g_.consumers();
         std::set<size_t> drop;
         std::vector<graph::Node> added;
         std::vector<std::pair<std::string, std::string>> renames;  // DQ output -> what its readers read

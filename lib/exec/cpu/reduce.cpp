@@ -185,14 +185,15 @@ void run_reduce(const Tensor& x, const ReducePlan& p, Tensor& y, const std::stri
         const int64_t R = p.n_red;
         parallel_for(p.n_out, std::max<int64_t>(1, kGrain / std::max<int64_t>(R, 1)), [&](int64_t b, int64_t e) {
             for (int64_t o = b; o < e; ++o) {
-                const T* q = px + p.base(o);
+                const int64_t base = p.base(o);
+                const T* q = px + base;
                 if constexpr (std::is_same_v<T, float> && (OP == ROp::Sum || OP == ROp::Mean)) {
                     // float32 Sum/Mean as ONNX Runtime computes them: over contiguous trailing axes its Eigen
                     // order (bit-exact); otherwise in index order, in float (exact for leading axes; ORT's
                     // middle-axis order differs in the last bit on some outputs).
                     float sum;
                     if (p.single && p.red_stride == 1) {
-                        sum = ort_float_sum(q, R, p.base(o));
+                        sum = ort_float_sum(q, R, base);
                     } else {
                         sum = 0.0f;
                         for (int64_t i = 0; i < R; ++i) sum += q[p.single ? i * p.red_stride : p.offs[i]];
