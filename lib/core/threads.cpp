@@ -9,6 +9,10 @@
 #include <thread>
 #include <vector>
 
+#ifdef HQ_OPENMP
+#include <omp.h>
+#endif
+
 namespace hq {
 
 namespace {
@@ -16,6 +20,7 @@ namespace {
 int g_threads = 2;
 thread_local bool t_in_parallel = false;
 
+#ifndef HQ_OPENMP
 // Persistent workers: creating threads per call costs tens of microseconds, more than many small
 // CNN layers take. One job at a time; the caller runs chunks too.
 class Pool {
@@ -85,8 +90,9 @@ private:
     bool stop_ = false;
 };
 
-std::mutex g_pool_mu;
 std::unique_ptr<Pool> g_pool;
+#endif
+std::mutex g_pool_mu;
 
 }  // namespace
 
@@ -102,10 +108,9 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
         fn(0, n);
         return;
     }
-    if (!g_pool || g_pool->size() != g_threads - 1) g_pool = std::make_unique<Pool>(g_threads - 1);
     std::exception_ptr err;
     std::mutex err_mu;
-    std::function<void(int64_t)> job = [&](int64_t c) {
+    auto chunk = [&](int64_t c) {
         int64_t b = n * c / chunks, e = n * (c + 1) / chunks;
         try {
             fn(b, e);
@@ -114,7 +119,21 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
             if (!err) err = std::current_exception();
         }
     };
+#ifdef HQ_OPENMP
+    // OpenMP's team: the same threads oneDNN runs its primitives on. A second pool beside it would make the two
+    // sets of workers spin against each other on every hand-over between a oneDNN conv and hyquant's kernels.
+#pragma omp parallel num_threads((int)chunks)
+    {
+        t_in_parallel = true;
+        const int64_t team = omp_get_num_threads();
+        for (int64_t c = omp_get_thread_num(); c < chunks; c += team) chunk(c);
+        t_in_parallel = false;
+    }
+#else
+    if (!g_pool || g_pool->size() != g_threads - 1) g_pool = std::make_unique<Pool>(g_threads - 1);
+    std::function<void(int64_t)> job = chunk;
     g_pool->run(chunks, job);
+#endif
     if (err) std::rethrow_exception(err);
 }
 

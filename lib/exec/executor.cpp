@@ -3,11 +3,59 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
 
 #include "core/error.h"
 #include "exec/subgraph.h"
 
 namespace hq::exec {
+
+namespace {
+
+// HQ_PROFILE=1: time per step kind (op types of a step, a fusion group's joined by '+') over the whole process,
+// printed to stderr at exit, heaviest first. For finding where executor time goes; off costs one branch per step.
+class Profile {
+public:
+    static Profile& get() {
+        static Profile p;
+        return p;
+    }
+    bool on() const { return on_; }
+    void add(const std::string& what, double sec) {
+        std::lock_guard<std::mutex> lk(mu_);
+        auto& e = rows_[what];
+        e.first += 1;
+        e.second += sec;
+    }
+    ~Profile() {
+        if (!on_ || rows_.empty()) return;
+        std::vector<std::pair<std::string, std::pair<int64_t, double>>> v(rows_.begin(), rows_.end());
+        std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.second.second > b.second.second; });
+        double total = 0;
+        for (const auto& r : v) total += r.first == "(run)" ? 0 : r.second.second;
+        std::fprintf(stderr, "HQ_PROFILE: %-40s %10s %12s %7s\n", "step", "calls", "total ms", "%");
+        for (const auto& r : v)
+            std::fprintf(stderr, "HQ_PROFILE: %-40s %10lld %12.3f %7.1f\n", r.first.c_str(), (long long)r.second.first,
+                         r.second.second * 1e3, r.first == "(run)" ? 100.0 : 100.0 * r.second.second / total);
+    }
+
+private:
+    Profile() {
+        const char* v = std::getenv("HQ_PROFILE");
+        on_ = v && *v && std::string(v) != "0";
+    }
+    bool on_ = false;
+    std::mutex mu_;
+    std::map<std::string, std::pair<int64_t, double>> rows_;
+};
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+}  // namespace
 
 Executor::Executor(const graph::Model& model, const Backend& backend) : model_(model), backend_(backend) {
     const auto& g = model_.graph;
@@ -247,7 +295,10 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
     // With an observer, the unfused plan: every tensor is produced and observed as without fusion.
     rs.fused = !observer && !fused_steps_.empty();
     const auto& steps = rs.fused ? fused_steps_ : plain_steps_;
+    Profile& prof = Profile::get();
+    const auto run_t0 = Clock::now();
     for (const auto& st : steps) {
+        const auto step_t0 = prof.on() ? Clock::now() : Clock::time_point{};
         bool done = false;
         if (st.group >= 0) {
             const auto& grp = groups_[(size_t)st.group];
@@ -298,6 +349,11 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
                 env[(size_t)s] = Tensor();
                 rs.blocked[(size_t)s] = 0;
             }
+        if (prof.on()) {
+            std::string what;
+            for (size_t ni : st.nodes) what += (what.empty() ? "" : "+") + g.nodes[ni].op_type;
+            prof.add(what, seconds_since(step_t0));
+        }
     }
     for (size_t s = 0; s < env.size(); ++s)  // what is returned is plain
         if (rs.blocked[s] && !env[s].empty()) env[s] = backend_.unblocked(env[s]);
@@ -311,6 +367,7 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
         const Tensor* t = value(rs, k);
         if (t) out[k] = *t;
     }
+    if (prof.on()) prof.add("(run)", seconds_since(run_t0));
     return out;
 }
 

@@ -357,21 +357,16 @@ bool has_sum(const std::vector<graph::PostOp>& ops) {
     return false;
 }
 
-// The fused epilogue applied after the reference kernel (where oneDNN refused the shape).
-void apply_post_ops(KernelContext& ctx) {
-    Tensor& y = ctx.outputs[0];
-    if (!ctx.post_ops || y.dtype() != DType::F32) return;
-    const Tensor* operand = sum_operand_for(ctx, y.shape());
-    if (has_sum(*ctx.post_ops) && !operand) return;
+// Post-ops [b, e) applied in place to y (any layout: element-wise; the Add operand `a` in y's layout).
+void apply_ops(Tensor& y, const graph::PostOp* first, const graph::PostOp* last, const float* a) {
     float* p = y.data<float>();
-    const float* a = operand ? operand->data<float>() : nullptr;
-    const auto& ops = *ctx.post_ops;
     // One tight loop per op over cache-sized blocks (the same formulas as the unfused kernels).
     parallel_for(y.numel(), 16384, [&](int64_t b0, int64_t e0) {
         using K = graph::PostOp::Kind;
         for (int64_t b = b0; b < e0; b += 4096) {
             const int64_t e = std::min(e0, b + 4096);
-            for (const auto& op : ops) {
+            for (const graph::PostOp* o = first; o != last; ++o) {
+                const auto& op = *o;
                 const float al = op.alpha, be = op.beta;
                 switch (op.kind) {
                     case K::Relu: for (int64_t i = b; i < e; ++i) p[i] = p[i] < 0 ? 0.f : p[i]; break;
@@ -391,10 +386,22 @@ void apply_post_ops(KernelContext& ctx) {
                     case K::Sigmoid: for (int64_t i = b; i < e; ++i) p[i] = 1.f / (1.f + std::exp(-p[i])); break;
                     case K::Swish: for (int64_t i = b; i < e; ++i) p[i] = p[i] / (1.f + std::exp(-p[i])); break;
                     case K::Add: for (int64_t i = b; i < e; ++i) p[i] += a[i]; break;
+                    // alpha 1 or beta 0 (the exact single ops): the same one rounding as the unfused Add or Mul.
+                    case K::Linear: for (int64_t i = b; i < e; ++i) p[i] = al * p[i] + be; break;
                 }
             }
         }
     });
+}
+
+// The fused epilogue applied after the reference kernel (where oneDNN refused the shape).
+void apply_post_ops(KernelContext& ctx) {
+    Tensor& y = ctx.outputs[0];
+    if (!ctx.post_ops || y.dtype() != DType::F32) return;
+    const Tensor* operand = sum_operand_for(ctx, y.shape());
+    if (has_sum(*ctx.post_ops) && !operand) return;
+    const auto& ops = *ctx.post_ops;
+    apply_ops(y, ops.data(), ops.data() + ops.size(), operand ? operand->data<float>() : nullptr);
     ctx.fused = true;
 }
 
@@ -414,6 +421,20 @@ bool conv_dnnl(KernelContext& ctx, const Tensor& x, const Tensor& w, int64_t gro
         operand = sum_operand_for(ctx, ys);
         if (!operand) ops = &none;
     }
+    // oneDNN takes the longest correct prefix of the chain; an element-wise rest (no Add in it) runs in place after
+    // it, in whatever layout y has. A cut before the Add: the whole chain runs as the epilogue (below).
+    std::vector<graph::PostOp> head;
+    const graph::PostOp* rest = nullptr;
+    if (!ops->empty()) {
+        const size_t k = dnnl_post_ops_prefix(*ops);
+        bool sum_in_rest = false;
+        for (size_t i = k; i < ops->size(); ++i) sum_in_rest |= (*ops)[i].kind == graph::PostOp::Kind::Add;
+        if (k > 0 && k < ops->size() && !sum_in_rest) {
+            head.assign(ops->begin(), ops->begin() + (std::ptrdiff_t)k);
+            rest = ops->data() + k;
+        }
+    }
+    const std::vector<graph::PostOp>& run_ops = rest ? head : *ops;
     DnnlConvGeom dg;
     dg.nsp = g.nsp, dg.N = x.dim(0), dg.C = x.dim(1), dg.M = M, dg.groups = groups;
     for (int i = 0; i < 3; ++i) {
@@ -441,7 +462,8 @@ bool conv_dnnl(KernelContext& ctx, const Tensor& x, const Tensor& w, int64_t gro
     }
     const std::shared_ptr<void>* owner = ctx.is_const(1) ? &w.storage() : nullptr;
     const float* bp = b ? b->data<float>() : nullptr;
-    if (dnnl_conv_f32(dg, x.data<float>(), w.data<float>(), owner, bp, y.data<float>(), *ops)) {
+    if (dnnl_conv_f32(dg, x.data<float>(), w.data<float>(), owner, bp, y.data<float>(), run_ops)) {
+        if (rest) apply_ops(y, rest, ops->data() + ops->size(), nullptr);
         ctx.set(0, std::move(y));
         ctx.fused = !ops->empty();
         ctx.out_blocked = dg.dst_blocked;

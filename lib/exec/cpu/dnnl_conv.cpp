@@ -112,6 +112,7 @@ dnnl::post_ops make_post_ops(const std::vector<graph::PostOp>& ops, bool& has_su
                 break;
             case K::Sigmoid: po.append_eltwise(1.f, A::eltwise_logistic, 0.f, 0.f); break;
             case K::Swish: po.append_eltwise(1.f, A::eltwise_swish, 1.f, 0.f); break;
+            case K::Linear: po.append_eltwise(1.f, A::eltwise_linear, op.alpha, op.beta); break;
             case K::Add:
                 po.append_sum(1.f);
                 has_sum = true;
@@ -296,6 +297,15 @@ int64_t dnnl_min_macs() {
 }
 
 void dnnl_set_min_macs(int64_t n) { g_min_macs.store(std::max<int64_t>(0, n)); }
+
+size_t dnnl_post_ops_prefix(const std::vector<graph::PostOp>& ops) {
+    for (size_t k = 1; k <= ops.size(); ++k) {
+        bool sum = false;
+        const std::vector<graph::PostOp> head(ops.begin(), ops.begin() + (std::ptrdiff_t)k);
+        if (conflicting(make_post_ops(head, sum))) return k - 1;
+    }
+    return ops.size();
+}
 
 std::string dnnl_conv_impl(const DnnlConvGeom& g, bool bias, const std::vector<graph::PostOp>& ops) {
     auto p = get(g, bias, ops);

@@ -42,6 +42,11 @@ void dnnl_set_min_macs(int64_t n);  // for tests (0: every float32 conv through 
 bool dnnl_conv_f32(const DnnlConvGeom& g, const float* x, const float* w, const std::shared_ptr<void>* w_owner,
                    const float* bias, float* y, const std::vector<graph::PostOp>& ops);
 
+// How many leading post-ops of `ops` one oneDNN 2.6 primitive applies correctly: its brgconv applies two eltwise
+// post-ops of one algorithm with the first one's parameters, so the chain is cut before such a repeat (the rest is
+// applied by the caller's epilogue).
+size_t dnnl_post_ops_prefix(const std::vector<graph::PostOp>& ops);
+
 // The implementation oneDNN chose for a geometry ("" when refused), for tests and logs.
 std::string dnnl_conv_impl(const DnnlConvGeom& g, bool bias, const std::vector<graph::PostOp>& ops);
 
