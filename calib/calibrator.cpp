@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/error.h"
+#include "core/threads.h"
 #include "core/progress.h"
 #include "dist/dist.h"
 #include "dist/pack.h"
@@ -39,7 +40,11 @@ CalibrationTable::NonFiniteInput get_nonfinite(dist::Unpacker& u) {
 class ObserverQueue {
 public:
     using Batch = std::vector<std::pair<Histogram*, Tensor>>;
-    ObserverQueue() : worker_([this] { loop(); }) {}
+    ObserverQueue()
+        : worker_([this] {
+              unpin_this_thread();  // not on the CPU the executor's main thread is pinned to
+              loop();
+          }) {}
     ~ObserverQueue() { finish(); }
     // Collects tensors and hands them over in batches (few wake-ups per sample).
     void push(Histogram* h, const Tensor& t) {
@@ -343,6 +348,7 @@ CalibrationTable calibrate(const std::vector<const exec::Executor*>& executors, 
         std::vector<std::thread> threads;
         for (size_t k = 0; k < executors.size(); ++k)
             threads.emplace_back([&, k] {
+                unpin_this_thread();
                 try {
                     run_shard(*executors[k], run, shards[k]);
                 } catch (...) {  // only from setting up or finishing the shard

@@ -11,6 +11,9 @@
 
 #ifdef HQ_OPENMP
 #include <omp.h>
+#include <sched.h>
+
+#include <cstdlib>
 #endif
 
 namespace hq {
@@ -97,7 +100,56 @@ std::mutex g_pool_mu;
 }  // namespace
 
 void set_num_threads(int n) { g_threads = std::max(1, n); }
+
+#ifdef HQ_OPENMP
+namespace {
+std::atomic<int> g_bound_for{0};  // team size the workers were pinned for (0: not yet)
+std::mutex g_mask_mu;
+bool g_have_mask = false;
+cpu_set_t g_process_mask;  // the mask before pinning
+}  // namespace
+#endif
+
+void bind_workers() {
+#ifdef HQ_OPENMP
+    // Spinning OpenMP workers that the scheduler lets share a core stall each other for whole time slices (measured
+    // on a 2-core machine: MTCNN O-Net per-sample time swung 1x-3x between runs, steady once pinned). Each worker of
+    // the team is pinned to its own CPU of the process's mask, as OMP_PROC_BIND=true would; not when the user set
+    // OMP_PROC_BIND or HQ_NO_PIN, or when the team is larger than the mask.
+    const int n = g_threads;
+    if (n <= 1 || g_bound_for.load(std::memory_order_relaxed) == n || omp_in_parallel()) return;
+    g_bound_for.store(n);
+    if (std::getenv("OMP_PROC_BIND") || std::getenv("HQ_NO_PIN")) return;
+    cpu_set_t mask;
+    CPU_ZERO(&mask);
+    if (sched_getaffinity(0, sizeof(mask), &mask) != 0) return;
+    std::vector<int> cpus;
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+        if (CPU_ISSET(c, &mask)) cpus.push_back(c);
+    if ((int)cpus.size() < n) return;
+    {
+        std::lock_guard<std::mutex> lk(g_mask_mu);
+        if (!g_have_mask) g_process_mask = mask;
+        g_have_mask = true;
+    }
+    omp_set_num_threads(n);
+#pragma omp parallel num_threads(n)
+    {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpus[(size_t)omp_get_thread_num()], &one);
+        sched_setaffinity(0, sizeof(one), &one);
+    }
+#endif
+}
 int num_threads() { return g_threads; }
+
+void unpin_this_thread() {
+#ifdef HQ_OPENMP
+    std::lock_guard<std::mutex> lk(g_mask_mu);
+    if (g_have_mask) sched_setaffinity(0, sizeof(g_process_mask), &g_process_mask);
+#endif
+}
 
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
     if (n <= 0) return;
@@ -120,6 +172,7 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
         }
     };
 #ifdef HQ_OPENMP
+    bind_workers();
     // OpenMP's team: the same threads oneDNN runs its primitives on. A second pool beside it would make the two
     // sets of workers spin against each other on every hand-over between a oneDNN conv and hyquant's kernels.
 #pragma omp parallel num_threads((int)chunks)

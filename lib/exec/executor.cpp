@@ -15,7 +15,7 @@ namespace hq::exec {
 
 namespace {
 
-// HQ_PROFILE=1: time per step kind (op types of a step, a fusion group's joined by '+') over the whole process,
+// HQ_PROFILE=1: time per step kind (op types of a step, a fusion group's joined by '+'; HQ_PROFILE=2: per node) over the whole process,
 // printed to stderr at exit, heaviest first. For finding where executor time goes; off costs one branch per step.
 class Profile {
 public:
@@ -24,6 +24,7 @@ public:
         return p;
     }
     bool on() const { return on_; }
+    bool per_node() const { return per_node_; }
     void add(const std::string& what, double sec) {
         std::lock_guard<std::mutex> lk(mu_);
         auto& e = rows_[what];
@@ -46,8 +47,9 @@ private:
     Profile() {
         const char* v = std::getenv("HQ_PROFILE");
         on_ = v && *v && std::string(v) != "0";
+        per_node_ = on_ && std::string(v) == "2";
     }
-    bool on_ = false;
+    bool on_ = false, per_node_ = false;
     std::mutex mu_;
     std::map<std::string, std::pair<int64_t, double>> rows_;
 };
@@ -352,6 +354,7 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
         if (prof.on()) {
             std::string what;
             for (size_t ni : st.nodes) what += (what.empty() ? "" : "+") + g.nodes[ni].op_type;
+            if (prof.per_node()) what += " '" + g.nodes[st.nodes[0]].name + "'";
             prof.add(what, seconds_since(step_t0));
         }
     }

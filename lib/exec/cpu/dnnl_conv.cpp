@@ -319,6 +319,7 @@ bool dnnl_conv_f32(const DnnlConvGeom& g, const float* x, const float* w, const 
         omp_threads = num_threads();
         omp_set_num_threads(omp_threads);
     }
+    bind_workers();
     auto p = get(g, bias != nullptr, ops);
     if (!p->ok) return false;
     auto& e = engine();

@@ -29,10 +29,11 @@ bool dnnl_enabled();
 // Overrides HQ_CPU_REFERENCE for this process (tests run both paths); executors made afterwards see it.
 void dnnl_set_enabled(bool on);
 
-// Convs with fewer multiply-accumulates run on the reference kernels (with the fused epilogue applied there):
-// below it oneDNN's per-call cost (two layout reorders, primitive dispatch) outweighs its faster arithmetic
-// (measured: the bundled classifier's convs, 0.1-3M MACs each, ran slower through oneDNN; ResNet-50's, 25M+,
-// faster). Default 3,000,000; HQ_DNNL_MIN_MACS=N overrides it.
+// Convs whose channels do not fill whole 16-channel blocks and that have fewer multiply-accumulates run on the
+// reference kernels (with the fused epilogue applied there): below it oneDNN's per-call cost (padded layout
+// reorders in and out) outweighs its faster arithmetic. Convs with channels in whole blocks always go to oneDNN
+// (measured: MTCNN O-Net's 0.3-2.4M MAC convs 5x faster there once tensors stay blocked between them).
+// Default 3,000,000; HQ_DNNL_MIN_MACS=N overrides it.
 int64_t dnnl_min_macs();
 void dnnl_set_min_macs(int64_t n);  // for tests (0: every float32 conv through oneDNN)
 

@@ -338,6 +338,25 @@ void k_prelu(KernelContext& c) {
         s[0] = slope.dim(0);
         slope = slope.reshaped(s);
     }
+    // float32 with one slope per channel (slope [C, 1, ..., 1] against [N, C, ...], or [C] against [N, C]):
+    // a plane at a time, no broadcast walk.
+    if (x.dtype() == DType::F32 && slope.dtype() == DType::F32 && x.rank() >= 2 && slope.numel() == x.dim(1) &&
+        slope.rank() == x.rank() - 1 && slope.dim(0) == x.dim(1)) {
+        const int64_t N = x.dim(0), C = x.dim(1), S = C ? x.numel() / std::max<int64_t>(N * C, 1) : 0;
+        Tensor& y = c.alloc(0, DType::F32, x.shape());
+        const float* px = x.data<float>();
+        const float* ps = slope.data<float>();
+        float* py = y.data<float>();
+        parallel_for(N * C, std::max<int64_t>(1, kGrain / std::max<int64_t>(S, 1)), [&](int64_t b, int64_t e) {
+            for (int64_t pl = b; pl < e; ++pl) {
+                const float a = ps[pl % C];
+                const float* xi = px + pl * S;
+                float* yo = py + pl * S;
+                for (int64_t i = 0; i < S; ++i) yo[i] = xi[i] < 0 ? xi[i] * a : xi[i];
+            }
+        });
+        return;
+    }
     Tensor r = apply_binary<false>(x, slope, c.node.label(), [](auto a, auto b) {
         if constexpr (std::is_same_v<decltype(a), bool>)
             return a;

@@ -168,6 +168,75 @@ void max_pool_typed(const Tensor& xt, Tensor& yt, int64_t* idx, const PoolGeom& 
                     });
 }
 
+// 2-D float32 MaxPool without indices or dilation: columns whose window lies inside the row run tap-major over a
+// row of outputs (a vectorizable max per tap); edge columns scalar. Same selection as max_pool_typed (the first
+// valid tap starts the running max; a later tap replaces it only when greater), so results are identical.
+bool max_pool_2d_fast(const Tensor& xt, Tensor& yt, const PoolGeom& g) {
+    if (g.nsp != 2 || g.d[1] != 1 || g.d[2] != 1) return false;
+    const int64_t planes = xt.dim(0) * xt.dim(1), H = g.in[1], W = g.in[2], OH = g.out[1], OW = g.out[2];
+    const int64_t KH = g.k[1], KW = g.k[2], SH = g.s[1], SW = g.s[2], PT = g.pb[1], PL = g.pb[2];
+    // Interior columns [c0, c1): 0 <= ow*SW - PL and ow*SW - PL + KW <= W.
+    int64_t c0 = (PL + SW - 1) / SW, c1 = W - KW + PL >= 0 ? (W - KW + PL) / SW + 1 : 0;
+    c0 = std::min(c0, OW);
+    c1 = std::clamp(c1, c0, OW);
+    const float* x = xt.data<float>();
+    float* y = yt.data<float>();
+    parallel_for(planes, std::max<int64_t>(1, 4096 / std::max<int64_t>(OH * OW, 1)), [&](int64_t b, int64_t e) {
+        for (int64_t p = b; p < e; ++p) {
+            const float* xp = x + p * H * W;
+            for (int64_t oh = 0; oh < OH; ++oh) {
+                float* yr = y + (p * OH + oh) * OW;
+                const int64_t sh = oh * SH - PT;
+                int64_t hlo, hhi;
+                tap_range(sh, KH, 1, H, hlo, hhi);
+                auto scalar_col = [&](int64_t ow) {
+                    const int64_t sw = ow * SW - PL;
+                    int64_t wlo, whi;
+                    tap_range(sw, KW, 1, W, wlo, whi);
+                    float best = std::numeric_limits<float>::lowest();
+                    bool any = false;
+                    for (int64_t kh = hlo; kh < hhi; ++kh) {
+                        const float* row = xp + (sh + kh) * W + sw;
+                        for (int64_t kw = wlo; kw < whi; ++kw) {
+                            const float v = row[kw];
+                            if (v > best || !any) best = v;
+                            any = true;
+                        }
+                    }
+                    yr[ow] = best;
+                };
+                for (int64_t ow = 0; ow < c0; ++ow) scalar_col(ow);
+                for (int64_t ow = c1; ow < OW; ++ow) scalar_col(ow);
+                if (c1 <= c0) continue;
+                if (hlo >= hhi) {
+                    for (int64_t ow = c0; ow < c1; ++ow) yr[ow] = std::numeric_limits<float>::lowest();
+                    continue;
+                }
+                for (int64_t kh = hlo; kh < hhi; ++kh) {
+                    const float* row = xp + (sh + kh) * W - PL;
+                    for (int64_t kw = 0; kw < KW; ++kw) {
+                        const float* r = row + kw;
+                        if (kh == hlo && kw == 0) {
+                            if (SW == 1)
+                                for (int64_t ow = c0; ow < c1; ++ow) yr[ow] = r[ow];
+                            else
+                                for (int64_t ow = c0; ow < c1; ++ow) yr[ow] = r[ow * SW];
+                        } else if (SW == 1) {
+                            for (int64_t ow = c0; ow < c1; ++ow) yr[ow] = r[ow] > yr[ow] ? r[ow] : yr[ow];
+                        } else {
+                            for (int64_t ow = c0; ow < c1; ++ow) {
+                                const float v = r[ow * SW];
+                                yr[ow] = v > yr[ow] ? v : yr[ow];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    });
+    return true;
+}
+
 void max_pool_kernel(KernelContext& ctx) {
     const auto& nd = ctx.node;
     const Tensor& x0 = ctx.in(0);
@@ -175,12 +244,13 @@ void max_pool_kernel(KernelContext& ctx) {
     const PoolGeom g = pool_geom(ctx, x0.shape());
     const bool staged = is_staged_float(dt);
     const Tensor x = staged ? to_f32(x0) : x0;
-    Tensor y(x.dtype(), pooled_shape(x0.shape(), g));
+    Tensor y = Tensor::uninit(x.dtype(), pooled_shape(x0.shape(), g));
     int64_t* idx = nullptr;
     if (ctx.wants_output(1)) idx = ctx.alloc(1, DType::I64, y.shape()).data<int64_t>();
     const bool col_major = nd.attr_int("storage_order", 0) == 1;
     switch (x.dtype()) {
         case DType::F32:
+            if (!idx && max_pool_2d_fast(x, y, g)) break;
             max_pool_typed<float>(x, y, idx, g, col_major);
             break;
         case DType::F64:
