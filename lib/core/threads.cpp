@@ -172,6 +172,16 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
         }
     };
 #ifdef HQ_OPENMP
+    // Only one thread drives the team: libgomp gives every other thread that opens a parallel region a team of its
+    // own, more spinning workers than CPUs (calibration's statistics thread would). Those run their work inline.
+    static std::atomic<std::thread::id> owner{std::thread::id()};
+    std::thread::id none;
+    const std::thread::id me = std::this_thread::get_id();
+    if (!owner.compare_exchange_strong(none, me) && none != me) {
+        lk.unlock();
+        fn(0, n);
+        return;
+    }
     bind_workers();
     // OpenMP's team: the same threads oneDNN runs its primitives on. A second pool beside it would make the two
     // sets of workers spin against each other on every hand-over between a oneDNN conv and hyquant's kernels.

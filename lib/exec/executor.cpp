@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <set>
 
 #include "core/error.h"
 #include "exec/subgraph.h"
@@ -54,6 +55,28 @@ private:
     std::map<std::string, std::pair<int64_t, double>> rows_;
 };
 
+// Element-wise ops that read and write any layout alike: unary activations, and binary / variadic ops whose
+// constant operands are scalars (tensor operands are checked at run time to share the output's shape and layout).
+bool layout_free_op(const graph::Node& n, const graph::Graph& g) {
+    if (!(n.domain.empty() || n.domain == "ai.onnx") || n.outputs.size() != 1 || n.inputs.empty()) return false;
+    static const std::set<std::string> unary = {"Relu", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh",
+                                                "Elu", "Neg", "Abs", "Clip"};
+    static const std::set<std::string> binary = {"Add", "Sub", "Mul", "Div", "Max", "Min", "Sum"};
+    const bool un = unary.count(n.op_type) != 0;
+    if (!un && !binary.count(n.op_type)) return false;
+    for (size_t k = 0; k < n.inputs.size(); ++k) {
+        const std::string& v = n.inputs[k];
+        if (v.empty()) continue;
+        auto it = g.initializers.find(v);
+        if (it == g.initializers.end()) {
+            if (un && k > 0) return false;  // Clip bounds computed at run time
+            continue;
+        }
+        if (it->second.numel() != 1 || it->second.rank() > 1) return false;
+    }
+    return true;
+}
+
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
@@ -78,6 +101,7 @@ Executor::Executor(const graph::Model& model, const Backend& backend) : model_(m
         p.control_flow = is_control_flow(n);
         if (!p.control_flow) p.fn = backend_.kernel_for(n, p.opset);
         p.conv = !p.control_flow && n.op_type == "Conv" && (n.domain.empty() || n.domain == "ai.onnx");
+        p.any_layout = !p.control_flow && layout_free_op(n, g);
         for (size_t k = 0; k < n.inputs.size(); ++k) {
             const auto& in = n.inputs[k];
             auto it = in.empty() ? g.initializers.end() : g.initializers.find(in);
@@ -92,21 +116,21 @@ Executor::Executor(const graph::Model& model, const Backend& backend) : model_(m
     for (const auto& o : g.outputs)
         if (slot_of_.count(o.name)) is_output_slot_[slot_of_.at(o.name)] = 1;
     plan_steps(plain_steps_, false);
+    for (const auto& n : g.nodes)
+        quantized_ |= n.op_type == "QuantizeLinear" || n.op_type.rfind("QLinear", 0) == 0 ||
+                      n.op_type == "DynamicQuantizeLinear";
     if (backend_.fuses()) {
         // Quantized graphs: only post-ops whose float result is bit-identical to the unfused kernels' (a last-bit
         // difference before a QuantizeLinear can flip a quantization step and move the output off ONNX Runtime's).
-        bool quantized = false;
-        for (const auto& n : g.nodes)
-            quantized |= n.op_type == "QuantizeLinear" || n.op_type.rfind("QLinear", 0) == 0 ||
-                         n.op_type == "DynamicQuantizeLinear";
-        groups_ = graph::plan_fusions(g, model_.opset(""), quantized);
+        groups_ = graph::plan_fusions(g, model_.opset(""), quantized_);
         plan_steps(fused_steps_, true);
         size_t absorbed = 0;
         for (const auto& grp : groups_) {
             absorbed += grp.nodes.size() - 1;
             spdlog::trace("fusion: {}", graph::describe(grp, g));
         }
-        plan_blocked();
+        plan_blocked(fused_steps_, true, may_block_);
+        plan_blocked(plain_steps_, false, may_block_plain_);
         size_t nb = 0;
         for (char c : may_block_) nb += c;
         spdlog::debug("executor: {} fusion groups, {} nodes absorbed, {} values may stay channel-blocked",
@@ -174,22 +198,27 @@ void Executor::plan_steps(std::vector<Step>& steps, bool fused) {
     }
 }
 
-// Conv outputs (standalone or a group's result) whose every reader is a Conv's input 0 or a group's Add operand
-// may stay channel-blocked between oneDNN convs (the kernels decide per call; everything else reads plain).
-void Executor::plan_blocked() {
+// Values whose every reader takes channel-blocked layout may stay blocked: readers are a Conv's input 0, a group's
+// Add operand, or a layout-free element-wise op (whose output may then be blocked in turn). Where a value arrives
+// blocked at a reader that cannot take it (or an element-wise op's operands differ in layout or shape), the
+// executor converts it to plain first; what is returned is always plain.
+void Executor::plan_blocked(const std::vector<Step>& steps, bool fused, std::vector<char>& may_block) const {
     const auto& g = model_.graph;
-    may_block_.assign(slot_of_.size(), 0);
+    may_block.assign(slot_of_.size(), 0);
     std::vector<char> bad(slot_of_.size(), 0);
-    for (const auto& st : fused_steps_) {
+    for (const auto& st : steps) {
         for (size_t j = 0; j < st.nodes.size(); ++j) {
             const size_t ni = st.nodes[j];
-            const bool head = j == 0 && nodes_[ni].conv;
-            if (st.group < 0 && head && nodes_[ni].out[0] >= 0) may_block_[(size_t)nodes_[ni].out[0]] = 1;
-            if (st.group >= 0 && j == 0) may_block_[(size_t)group_plans_[(size_t)st.group].out] = 1;
-            const auto& in = nodes_[ni].in;
+            const NodePlan& np = nodes_[ni];
+            const bool head = j == 0 && np.conv;
+            const bool grouped = fused && st.group >= 0;
+            if (!grouped && (head || np.any_layout) && np.out[0] >= 0) may_block[(size_t)np.out[0]] = 1;
+            if (grouped && j == 0) may_block[(size_t)group_plans_[(size_t)st.group].out] = 1;
+            const auto& in = np.in;
             for (size_t k = 0; k < in.size(); ++k) {
                 if (in[k] < 0) continue;
-                const bool ok = (head && k == 0) || (st.group >= 0 && j > 0 && in[k] == group_plans_[(size_t)st.group].operand);
+                const bool ok = (head && k == 0) || (!grouped && np.any_layout) ||
+                                (grouped && j > 0 && in[k] == group_plans_[(size_t)st.group].operand);
                 if (!ok) bad[(size_t)in[k]] = 1;
             }
             if (graph::has_subgraphs(g.nodes[ni]))
@@ -197,8 +226,25 @@ void Executor::plan_blocked() {
                     if (slot_of_.count(v)) bad[(size_t)slot_of_.at(v)] = 1;
         }
     }
-    for (size_t s = 0; s < may_block_.size(); ++s)
-        if (bad[s] || is_output_slot_[s]) may_block_[s] = 0;
+    for (size_t s = 0; s < may_block.size(); ++s)
+        if (bad[s] || is_output_slot_[s]) may_block[s] = 0;
+}
+
+bool Executor::run_blocked(const NodePlan& p, const RunState& rs) const {
+    if (!p.any_layout || p.out.empty() || p.out[0] < 0 || !rs.may_block || !(*rs.may_block)[(size_t)p.out[0]] ||
+        rs.kept[(size_t)p.out[0]])
+        return false;
+    const Shape* shape = nullptr;
+    bool any = false;
+    for (int s : p.in) {
+        if (s < 0) continue;
+        const Tensor& t = rs.env[(size_t)s];
+        if (!rs.blocked[(size_t)s] || t.empty()) return false;
+        if (shape && t.shape() != *shape) return false;
+        shape = &t.shape();
+        any = true;
+    }
+    return any;
 }
 
 void Executor::check_input(const std::string& name, const Tensor& t, const std::string& source) const {
@@ -230,14 +276,16 @@ void Executor::run_node(size_t ni, RunState& rs, const Observer& observer) const
     auto& env = rs.env;
     KernelContext ctx(n, p.opset);
     ctx.const_inputs = p.const_mask;
+    ctx.quantized_graph = quantized_;
     ctx.inputs.resize(n.inputs.size(), nullptr);
     const bool conv = p.conv;
+    const bool blocked_run = run_blocked(p, rs);
     for (size_t k = 0; k < n.inputs.size(); ++k) {
         if (p.init[k]) {
             ctx.inputs[k] = p.init[k];
         } else if (p.in[k] >= 0) {
             const size_t sl = (size_t)p.in[k];
-            if (rs.blocked[sl]) {
+            if (rs.blocked[sl] && !blocked_run) {
                 if (conv && k == 0) {
                     ctx.in_blocked = true;
                 } else {  // a reader of plain layout
@@ -250,8 +298,8 @@ void Executor::run_node(size_t ni, RunState& rs, const Observer& observer) const
             ctx.inputs[k] = &t;
         }
     }
-    if (conv && rs.fused && p.out[0] >= 0)
-        ctx.out_blocked_ok = may_block_[(size_t)p.out[0]] && !rs.kept[(size_t)p.out[0]];
+    if (conv && rs.may_block && p.out[0] >= 0)
+        ctx.out_blocked_ok = (*rs.may_block)[(size_t)p.out[0]] && !rs.kept[(size_t)p.out[0]];
     if (p.control_flow) {
         ScopeLookup lookup = [&](const std::string& v) { return value(rs, v); };
         run_control_flow(ctx, model_, backend_, lookup, observer);
@@ -265,12 +313,12 @@ void Executor::run_node(size_t ni, RunState& rs, const Observer& observer) const
         HQ_ASSERT(!ctx.outputs[k].empty(), n.label(), ": output ", k, " not produced");
         if (observer) observer(n.outputs[k], ctx.outputs[k], n);
         env[(size_t)p.out[k]] = std::move(ctx.outputs[k]);
-        rs.blocked[(size_t)p.out[k]] = k == 0 && ctx.out_blocked;
+        rs.blocked[(size_t)p.out[k]] = k == 0 && (ctx.out_blocked || blocked_run);
     }
 }
 
 std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>& inputs, const Observer& observer,
-                                            const std::set<std::string>& keep) const {
+                                            const std::set<std::string>& keep, bool observer_any_layout) const {
     const auto& g = model_.graph;
     RunState rs;
     auto& env = rs.env;
@@ -297,6 +345,7 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
     // With an observer, the unfused plan: every tensor is produced and observed as without fusion.
     rs.fused = !observer && !fused_steps_.empty();
     const auto& steps = rs.fused ? fused_steps_ : plain_steps_;
+    if (!fused_steps_.empty()) rs.may_block = rs.fused ? &may_block_ : observer_any_layout ? &may_block_plain_ : nullptr;
     Profile& prof = Profile::get();
     const auto run_t0 = Clock::now();
     for (const auto& st : steps) {
@@ -313,6 +362,7 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
                 const NodePlan& p = nodes_[head];
                 KernelContext ctx(n, p.opset);
                 ctx.const_inputs = p.const_mask;
+                ctx.quantized_graph = quantized_;
                 for (size_t k = 0; k < n.inputs.size(); ++k) {
                     const int sl = p.in[k];
                     if (sl >= 0 && rs.blocked[(size_t)sl] && k > 0) {  // only input 0 may be blocked
@@ -329,7 +379,7 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
                     ctx.sum_reusable = gp.operand_dies && !kept[(size_t)gp.operand];
                     ctx.sum_blocked = rs.blocked[(size_t)gp.operand] != 0;
                 }
-                ctx.out_blocked_ok = may_block_[(size_t)gp.out] && !kept[(size_t)gp.out];
+                ctx.out_blocked_ok = (*rs.may_block)[(size_t)gp.out] && !kept[(size_t)gp.out];
                 if (p.fn) p.fn(ctx);
                 else backend_.run(ctx);
                 HQ_ASSERT(!ctx.outputs[0].empty(), n.label(), ": output 0 not produced");

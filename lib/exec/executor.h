@@ -28,8 +28,11 @@ public:
 
     // Runs the graph. `inputs` maps graph input names to tensors (checked: dtype, rank, fixed dims).
     // Returns the graph outputs, plus any value named in `keep`.
+    // `observer_any_layout`: the observer only looks at the values of a tensor, not their order (min/max and
+    // histograms); tensors may then reach it channel-blocked (same shape and the same elements, permuted), which lets
+    // the unfused plan keep oneDNN's blocked layouts between convs and the element-wise ops between them.
     std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs, const Observer& observer = nullptr,
-                                      const std::set<std::string>& keep = {}) const;
+                                      const std::set<std::string>& keep = {}, bool observer_any_layout = false) const;
 
     const graph::Model& model() const { return model_; }
     // The backend nodes run on (calibration asks it for device-side tensor statistics).
@@ -49,6 +52,7 @@ private:
         int64_t opset = 0;
         bool control_flow = false;
         bool conv = false;                  // an ai.onnx Conv (may read/write channel-blocked tensors)
+        bool any_layout = false;            // element-wise over same-shape tensors and scalar constants
     };
     struct Step {
         std::vector<size_t> nodes;  // one node, or a fusion group's nodes (head first)
@@ -68,10 +72,13 @@ private:
         std::vector<Tensor> env;
         std::vector<char> blocked, kept;
         bool fused = false;
+        const std::vector<char>* may_block = nullptr;  // the plan's; nullptr: everything plain
     };
     void run_node(size_t ni, RunState& rs, const Observer& observer) const;
     const Tensor* value(const RunState& rs, const std::string& v) const;
-    void plan_blocked();
+    void plan_blocked(const std::vector<Step>& steps, bool fused, std::vector<char>& may_block) const;
+    // An element-wise step may run on blocked inputs: every tensor input blocked and of the output's shape.
+    bool run_blocked(const NodePlan& p, const RunState& rs) const;
 
     const graph::Model& model_;
     const Backend& backend_;
@@ -82,7 +89,9 @@ private:
     std::vector<graph::FusionGroup> groups_;
     std::vector<GroupPlan> group_plans_;
     std::vector<Step> plain_steps_, fused_steps_;
-    std::vector<char> may_block_;  // slot: a Conv's output that only oneDNN convs read (fused plan)
+    bool quantized_ = false;             // the graph holds quantization ops (KernelContext::quantized_graph)
+    std::vector<char> may_block_;        // slot: may stay channel-blocked (fused plan): every reader takes it so
+    std::vector<char> may_block_plain_;  // the same for the unfused plan (runs with a layout-free observer)
 };
 
 }  // namespace hq::exec

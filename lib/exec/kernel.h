@@ -30,6 +30,9 @@ struct KernelContext {
     // output blocked when only oneDNN convs read it. in_blocked / sum_blocked: input 0 / the sum operand is stored
     // so; out_blocked_ok: the kernel may store output 0 so, and then sets out_blocked.
     bool in_blocked = false, sum_blocked = false, out_blocked_ok = false, out_blocked = false;
+    // The graph quantizes (QuantizeLinear, QLinear*, ...): a last-bit float difference before a Q can flip a step,
+    // so kernels keep the paths measured closest to ONNX Runtime's there (small convs on the reference kernels).
+    bool quantized_graph = false;
 
     KernelContext(const graph::Node& n, int64_t op) : node(n), opset(op), outputs(n.outputs.size()) {}
 

