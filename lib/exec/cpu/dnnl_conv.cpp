@@ -82,18 +82,20 @@ std::string key_of(const DnnlConvGeom& g, bool bias, const std::vector<graph::Po
 
 // oneDNN 2.6's brgconv applies two eltwise post-ops of one algorithm with the first one's alpha/beta (measured:
 // Clip(-1,6) then Clip(0,1) came out as two Clip(-1,6)); such chains are refused here (the kernel applies them).
-bool conflicting(const dnnl::post_ops& po) {
-    for (int i = 0; i < po.len(); ++i)
-        for (int j = i + 1; j < po.len(); ++j) {
+// The first entry of `po` that repeats an earlier eltwise algorithm with other parameters; po.len() when none.
+int first_conflict(const dnnl::post_ops& po) {
+    for (int j = 1; j < po.len(); ++j)
+        for (int i = 0; i < j; ++i) {
             if (po.kind(i) != dnnl::primitive::kind::eltwise || po.kind(j) != dnnl::primitive::kind::eltwise) continue;
             float si, ai, bi, sj, aj, bj;
             dnnl::algorithm alg_i, alg_j;
             po.get_params_eltwise(i, si, alg_i, ai, bi);
             po.get_params_eltwise(j, sj, alg_j, aj, bj);
-            if (alg_i == alg_j && (ai != aj || bi != bj)) return true;
+            if (alg_i == alg_j && (ai != aj || bi != bj)) return j;
         }
-    return false;
+    return po.len();
 }
+bool conflicting(const dnnl::post_ops& po) { return first_conflict(po) < po.len(); }
 
 dnnl::post_ops make_post_ops(const std::vector<graph::PostOp>& ops, bool& has_sum) {
     using K = graph::PostOp::Kind;
@@ -299,10 +301,12 @@ int64_t dnnl_min_macs() {
 void dnnl_set_min_macs(int64_t n) { g_min_macs.store(std::max<int64_t>(0, n)); }
 
 size_t dnnl_post_ops_prefix(const std::vector<graph::PostOp>& ops) {
-    for (size_t k = 1; k <= ops.size(); ++k) {
-        bool sum = false;
-        const std::vector<graph::PostOp> head(ops.begin(), ops.begin() + (std::ptrdiff_t)k);
-        if (conflicting(make_post_ops(head, sum))) return k - 1;
+    bool sum = false;
+    const int cut = first_conflict(make_post_ops(ops, sum));
+    int entries = 0;  // oneDNN entries of ops[0..k]: HardSigmoid makes two (linear, clip), every other op one
+    for (size_t k = 0; k < ops.size(); ++k) {
+        entries += ops[k].kind == graph::PostOp::Kind::HardSigmoid ? 2 : 1;
+        if (entries > cut) return k;
     }
     return ops.size();
 }
