@@ -25,7 +25,6 @@ std::vector<std::unique_ptr<Pass>> default_pipeline() {
     p.push_back(std::make_unique<FnPass>("lift_constants", [](Model& m, const PassContext&) { return lift_constants(m); }));
     p.push_back(std::make_unique<FnPass>("fold_constants", fold_constants));
     p.push_back(std::make_unique<FnPass>("fold_batchnorm", [](Model& m, const PassContext&) { return fold_batchnorm(m); }));
-    p.push_back(std::make_unique<FnPass>("fold_pad_into_conv", [](Model& m, const PassContext&) { return fold_pad_into_conv(m); }));
     p.push_back(std::make_unique<FnPass>("eliminate_dead_code", [](Model& m, const PassContext&) { return eliminate_dead_code(m); }));
     return p;
 }

@@ -22,8 +22,7 @@ public:
     virtual bool apply(Model& m, const PassContext& ctx) = 0;
 };
 
-// The pipeline, top to bottom: lift_constants, fold_constants, fold_batchnorm, fold_pad_into_conv,
-// eliminate_dead_code.
+// The pipeline, top to bottom: lift_constants, fold_constants, fold_batchnorm, eliminate_dead_code.
 std::vector<std::unique_ptr<Pass>> default_pipeline();
 // Runs the pipeline and re-sorts topologically; logs each pass that changed something.
 void run_pipeline(Model& m, const PassContext& ctx);
@@ -37,8 +36,5 @@ bool eliminate_dead_code(Model& m);
 bool fold_constants(Model& m, const PassContext& ctx);
 // BatchNormalization after Conv/ConvTranspose/Gemm (sole consumer, constant weights) is folded in.
 bool fold_batchnorm(Model& m);
-// Pad (constant mode, value 0, spatial dims, non-negative) whose every reader is a Conv (NOTSET auto_pad) is
-// folded into those Convs' pads (ONNX Runtime's PadFusion).
-bool fold_pad_into_conv(Model& m);
 
 }  // namespace hq::graph
