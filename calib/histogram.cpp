@@ -6,8 +6,13 @@
 #include <cfloat>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#endif
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HQ_HIST_AVX2 1
+#include <immintrin.h>
 #endif
 
 #include "core/error.h"
@@ -32,6 +37,52 @@ int needed_exponent(float mn, float mx) {
 // -0 -> +0 (a zero's sign is not a property of the multiset of values; x + 0 keeps every other value).
 float unsigned_zero(float x) { return x + 0.0f; }
 
+#if HQ_HIST_AVX2
+bool has_avx2() {
+    static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+    return yes;
+}
+
+// Lane permutations that move the lanes set in an 8-bit mask to the front, in order.
+struct PackTable {
+    alignas(32) int32_t perm[256][8];
+    PackTable() {
+        for (int m = 0; m < 256; ++m) {
+            int k = 0;
+            for (int b = 0; b < 8; ++b)
+                if (m >> b & 1) perm[m][k++] = b;
+            while (k < 8) perm[m][k++] = 0;
+        }
+    }
+};
+
+// The bins of the non-zero values of x[0..n) (finite, inside the range; n a multiple of 8) written to idx, front
+// to back; returns how many, and adds the zeros (+0 and -0, whose bin is kBins / 2) to `zeros`. The same bin as the
+// scalar index() below: t = v * scale (exact), truncated, minus one where the truncation rounded up (negatives).
+__attribute__((target("avx2,popcnt"))) int64_t pack_bins_avx2(const float* x, int64_t n, float scale, int32_t* idx,
+                                                                uint64_t& zeros) {
+    static const PackTable table;
+    const __m256 vs = _mm256_set1_ps(scale), vzero = _mm256_setzero_ps();
+    const __m256i vhalf = _mm256_set1_epi32(Histogram::kBins / 2);
+    int64_t cnt = 0, z = 0;
+    for (int64_t i = 0; i < n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        const __m256 t = _mm256_mul_ps(v, vs);
+        __m256i q = _mm256_cvttps_epi32(t);
+        const __m256 up = _mm256_cmp_ps(_mm256_cvtepi32_ps(q), t, _CMP_GT_OQ);  // all ones (-1) where rounded up
+        q = _mm256_add_epi32(_mm256_add_epi32(q, _mm256_castps_si256(up)), vhalf);
+        const int keep = ~_mm256_movemask_ps(_mm256_cmp_ps(v, vzero, _CMP_EQ_OQ)) & 0xff;
+        const __m256i perm = _mm256_load_si256(reinterpret_cast<const __m256i*>(table.perm[keep]));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + cnt), _mm256_permutevar8x32_epi32(q, perm));
+        const int k = _mm_popcnt_u32((unsigned)keep);
+        cnt += k;
+        z += 8 - k;
+    }
+    zeros += (uint64_t)z;
+    return cnt;
+}
+#endif
+
 // Adds finite values of x[0..n) (all inside the range) into bins, with scale = kBins / (2 * 2^e) a
 // power of two. The bin is B/2 + floor(x * scale), computed without rounding: when scale >= 1
 // (e <= 12) the float product is exact (it can neither overflow nor lose low bits); otherwise the
@@ -39,11 +90,11 @@ float unsigned_zero(float x) { return x + 0.0f; }
 template <typename F>
 void fill_impl(const float* x, int64_t n, F scale, bool check_finite, uint64_t* bins) {
     constexpr int64_t half = Histogram::kBins / 2;
-    // Four interleaved count arrays break the store-to-load dependency on runs of equal values
-    // (post-ReLU zeros); summed at the end (exact).
+    // Four interleaved count arrays break the store-to-load dependency on runs of equal values; summed at the end
+    // (exact).
     thread_local std::vector<uint32_t> scratch;
     const bool big = n >= 262144;  // below this, clearing and summing the scratch costs more than it saves
-    uint32_t* c[4];
+    uint32_t* c[4] = {nullptr, nullptr, nullptr, nullptr};
     if (big) {
         scratch.assign(4 * Histogram::kBins, 0);
         for (int k = 0; k < 4; ++k) c[k] = scratch.data() + k * Histogram::kBins;
@@ -54,6 +105,40 @@ void fill_impl(const float* x, int64_t n, F scale, bool check_finite, uint64_t* 
         i -= (F)i > t;  // floor for negatives
         return half + i;
     };
+#if HQ_HIST_AVX2
+    // Zeros (most of a post-ReLU tensor, and the longest runs of one bin) are counted eight at a time; the other
+    // values' bins are packed into a buffer and counted from there.
+    if constexpr (std::is_same_v<F, float>) {
+        if (!check_finite && has_avx2()) {
+            constexpr int64_t kChunk = 2048;
+            alignas(32) int32_t idx[kChunk + 8];
+            uint64_t zeros = 0;
+            int64_t i = 0;
+            for (; i + 8 <= n;) {
+                const int64_t m = std::min<int64_t>(kChunk, (n - i) / 8 * 8);
+                const int64_t cnt = pack_bins_avx2(x + i, m, scale, idx, zeros);
+                i += m;
+                if (big) {
+                    int64_t k = 0;
+                    for (; k + 4 <= cnt; k += 4) {
+                        ++c[0][idx[k]];
+                        ++c[1][idx[k + 1]];
+                        ++c[2][idx[k + 2]];
+                        ++c[3][idx[k + 3]];
+                    }
+                    for (; k < cnt; ++k) ++c[0][idx[k]];
+                } else {
+                    for (int64_t k = 0; k < cnt; ++k) ++bins[idx[k]];
+                }
+            }
+            for (; i < n; ++i) ++bins[index(x[i])];
+            bins[half] += zeros;
+            if (big)
+                for (int b = 0; b < Histogram::kBins; ++b) bins[b] += (uint64_t)c[0][b] + c[1][b] + c[2][b] + c[3][b];
+            return;
+        }
+    }
+#endif
     if (!big || check_finite) {
         for (int64_t i = 0; i < n; ++i) {
             float v = x[i];

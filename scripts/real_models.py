@@ -204,10 +204,31 @@ def cmd_data(a):
             np.save(d / f"{i.name}.npy", x.astype(NP[et]))
 
 
+INT8_GEMM_OPS = {"MatMulInteger", "ConvInteger", "QLinearConv", "QLinearMatMul", "DynamicQuantizeMatMul",
+                 "MatMulIntegerToFloat", "QGemm", "QAttention"}
+
+
+def cpu_has_vnni():
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return True
+    return " avx512_vnni" in flags or " avx_vnni" in flags
+
+
 def ort_session(path):
+    """ONNX Runtime's CPU session of the reference: no graph optimizations. Except for models with integer GEMMs on a
+    CPU without VNNI: there ORT's u8s8 kernels (VPMADDUBSW) saturate int16 pair sums, which ONNX's integer semantics
+    do not, so the reference runs ORT's exact mode instead (session.x64quantprecision: u8s8 promoted to u8u8 where a
+    weight leaves [-64, 63]; a graph transformer, so with ORT's graph optimizations on)."""
     import onnxruntime as ort
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    if not cpu_has_vnni():
+        m = onnx.load(path, load_external_data=False)
+        if any(n.op_type in INT8_GEMM_OPS for n in m.graph.node):
+            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            so.add_session_config_entry("session.x64quantprecision", "1")
     return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
 
 

@@ -37,11 +37,11 @@ public:
         std::vector<std::pair<std::string, std::pair<int64_t, double>>> v(rows_.begin(), rows_.end());
         std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.second.second > b.second.second; });
         double total = 0;
-        for (const auto& r : v) total += r.first == "(run)" ? 0 : r.second.second;
+        for (const auto& r : v) total += r.first[0] == '(' ? 0 : r.second.second;
         std::fprintf(stderr, "HQ_PROFILE: %-40s %10s %12s %7s\n", "step", "calls", "total ms", "%");
         for (const auto& r : v)
             std::fprintf(stderr, "HQ_PROFILE: %-40s %10lld %12.3f %7.1f\n", r.first.c_str(), (long long)r.second.first,
-                         r.second.second * 1e3, r.first == "(run)" ? 100.0 : 100.0 * r.second.second / total);
+                         r.second.second * 1e3, r.first == "(run)" ? 100.0 :  100.0 * r.second.second / total);
     }
 
 private:
@@ -115,6 +115,8 @@ Executor::Executor(const graph::Model& model, const Backend& backend) : model_(m
     is_output_slot_.assign(slot_of_.size(), 0);
     for (const auto& o : g.outputs)
         if (slot_of_.count(o.name)) is_output_slot_[slot_of_.at(o.name)] = 1;
+    fold_of_.assign(g.nodes.size(), -1);
+    folded_pad_.assign(g.nodes.size(), 0);
     plan_steps(plain_steps_, false);
     for (const auto& n : g.nodes)
         quantized_ |= n.op_type == "QuantizeLinear" || n.op_type.rfind("QLinear", 0) == 0 ||
@@ -123,6 +125,13 @@ Executor::Executor(const graph::Model& model, const Backend& backend) : model_(m
         // Quantized graphs: only post-ops whose float result is bit-identical to the unfused kernels' (a last-bit
         // difference before a QuantizeLinear can flip a quantization step and move the output off ONNX Runtime's).
         groups_ = graph::plan_fusions(g, model_.opset(""), quantized_);
+        pad_folds_ = graph::plan_pad_folds(g, model_.opset(""));
+        for (const auto& f : pad_folds_) {
+            pad_folds_slot_.push_back(slot_of_.at(f.input));
+            fold_of_[f.conv] = (int)(&f - pad_folds_.data());
+            folded_pad_[f.pad] = 1;
+            spdlog::trace("fusion: {} skipped, its pads go to {}", g.nodes[f.pad].label(), g.nodes[f.conv].label());
+        }
         plan_steps(fused_steps_, true);
         size_t absorbed = 0;
         for (const auto& grp : groups_) {
@@ -150,6 +159,7 @@ void Executor::plan_steps(std::vector<Step>& steps, bool fused) {
         }
     for (size_t ni = 0; ni < g.nodes.size(); ++ni) {
         const int gi = group_at[ni];
+        if (fused && folded_pad_[ni]) continue;  // its Conv reads the Pad's input
         if (gi < 0) {
             steps.push_back(Step{{ni}, -1, {}});
         } else if (ni == last_of_group[(size_t)gi]) {
@@ -166,6 +176,7 @@ void Executor::plan_steps(std::vector<Step>& steps, bool fused) {
                 if (s >= 0 && last[(size_t)s] < (int)si) last[(size_t)s] = (int)si;
             for (int s : nodes_[ni].in)
                 if (s >= 0) last[(size_t)s] = (int)si;
+            if (fused && fold_of_[ni] >= 0) last[(size_t)pad_folds_slot_[(size_t)fold_of_[ni]]] = (int)si;
             if (graph::has_subgraphs(g.nodes[ni]))
                 for (const auto& v : graph::implicit_inputs(g.nodes[ni])) {
                     auto it = slot_of_.find(v);
@@ -214,7 +225,8 @@ void Executor::plan_blocked(const std::vector<Step>& steps, bool fused, std::vec
             const bool grouped = fused && st.group >= 0;
             if (!grouped && (head || np.any_layout) && np.out[0] >= 0) may_block[(size_t)np.out[0]] = 1;
             if (grouped && j == 0) may_block[(size_t)group_plans_[(size_t)st.group].out] = 1;
-            const auto& in = np.in;
+            std::vector<int> in = np.in;
+            if (fused && fold_of_[ni] >= 0) in[0] = pad_folds_slot_[(size_t)fold_of_[ni]];
             for (size_t k = 0; k < in.size(); ++k) {
                 if (in[k] < 0) continue;
                 const bool ok = (head && k == 0) || (!grouped && np.any_layout) ||
@@ -283,8 +295,8 @@ void Executor::run_node(size_t ni, RunState& rs, const Observer& observer) const
     for (size_t k = 0; k < n.inputs.size(); ++k) {
         if (p.init[k]) {
             ctx.inputs[k] = p.init[k];
-        } else if (p.in[k] >= 0) {
-            const size_t sl = (size_t)p.in[k];
+        } else if (input_slot(ni, k, rs) >= 0) {
+            const size_t sl = (size_t)input_slot(ni, k, rs);
             if (rs.blocked[sl] && !blocked_run) {
                 if (conv && k == 0) {
                     ctx.in_blocked = true;
@@ -298,6 +310,7 @@ void Executor::run_node(size_t ni, RunState& rs, const Observer& observer) const
             ctx.inputs[k] = &t;
         }
     }
+    if (rs.fused && fold_of_[ni] >= 0) ctx.extra_pads = &pad_folds_[(size_t)fold_of_[ni]].pads;
     if (conv && rs.may_block && p.out[0] >= 0)
         ctx.out_blocked_ok = (*rs.may_block)[(size_t)p.out[0]] && !rs.kept[(size_t)p.out[0]];
     if (p.control_flow) {
@@ -311,7 +324,12 @@ void Executor::run_node(size_t ni, RunState& rs, const Observer& observer) const
     for (size_t k = 0; k < n.outputs.size(); ++k) {
         if (p.out[k] < 0) continue;
         HQ_ASSERT(!ctx.outputs[k].empty(), n.label(), ": output ", k, " not produced");
-        if (observer) observer(n.outputs[k], ctx.outputs[k], n);
+        if (observer) {
+            Profile& prof = Profile::get();
+            const auto t0 = prof.on() ? Clock::now() : Clock::time_point{};
+            observer(n.outputs[k], ctx.outputs[k], n);
+            if (prof.on()) prof.add("(observer, inside the steps)", seconds_since(t0));
+        }
         env[(size_t)p.out[k]] = std::move(ctx.outputs[k]);
         rs.blocked[(size_t)p.out[k]] = k == 0 && (ctx.out_blocked || blocked_run);
     }
@@ -342,8 +360,11 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
         auto it = slot_of_.find(k);
         if (it != slot_of_.end()) kept[(size_t)it->second] = 1;
     }
-    // With an observer, the unfused plan: every tensor is produced and observed as without fusion.
+    // With an observer, the unfused plan: every tensor is produced and observed as without fusion (also where a
+    // value to keep is a skipped Pad's result).
     rs.fused = !observer && !fused_steps_.empty();
+    for (const auto& f : pad_folds_)
+        if (kept[(size_t)slot_of_.at(model_.graph.nodes[f.pad].outputs[0])]) rs.fused = false;
     const auto& steps = rs.fused ? fused_steps_ : plain_steps_;
     if (!fused_steps_.empty()) rs.may_block = rs.fused ? &may_block_ : observer_any_layout ? &may_block_plain_ : nullptr;
     Profile& prof = Profile::get();
@@ -364,14 +385,16 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
                 ctx.const_inputs = p.const_mask;
                 ctx.quantized_graph = quantized_;
                 for (size_t k = 0; k < n.inputs.size(); ++k) {
-                    const int sl = p.in[k];
+                    const int sl = input_slot(head, k, rs);
                     if (sl >= 0 && rs.blocked[(size_t)sl] && k > 0) {  // only input 0 may be blocked
                         env[(size_t)sl] = backend_.unblocked(env[(size_t)sl]);
                         rs.blocked[(size_t)sl] = 0;
                     }
                     ctx.inputs.push_back(p.init[k] ? p.init[k] : sl >= 0 ? &env[(size_t)sl] : nullptr);
                 }
-                ctx.in_blocked = p.in[0] >= 0 && rs.blocked[(size_t)p.in[0]];
+                const int in0 = input_slot(head, 0, rs);
+                ctx.in_blocked = in0 >= 0 && rs.blocked[(size_t)in0];
+                if (fold_of_[head] >= 0) ctx.extra_pads = &pad_folds_[(size_t)fold_of_[head]].pads;
                 ctx.post_ops = &grp.ops;
                 if (gp.operand_init) ctx.sum_operand = gp.operand_init;
                 if (gp.operand >= 0) {

@@ -41,6 +41,8 @@ public:
     void check_input(const std::string& name, const Tensor& t, const std::string& source) const;
     // The fusion groups of the fused plan (empty where the backend does not fuse).
     const std::vector<graph::FusionGroup>& fusion_groups() const { return groups_; }
+    // The Pads the fused plan skips (their Conv reads the Pad's input with widened pads).
+    const std::vector<graph::PadFold>& pad_folds() const { return pad_folds_; }
 
 private:
     struct NodePlan {
@@ -75,6 +77,11 @@ private:
         const std::vector<char>* may_block = nullptr;  // the plan's; nullptr: everything plain
     };
     void run_node(size_t ni, RunState& rs, const Observer& observer) const;
+    // Slot input k of node ni reads in this run (a folded Pad's input for its Conv in the fused plan).
+    int input_slot(size_t ni, size_t k, const RunState& rs) const {
+        if (k == 0 && rs.fused && fold_of_[ni] >= 0) return pad_folds_slot_[(size_t)fold_of_[ni]];
+        return nodes_[ni].in[k];
+    }
     const Tensor* value(const RunState& rs, const std::string& v) const;
     void plan_blocked(const std::vector<Step>& steps, bool fused, std::vector<char>& may_block) const;
     // An element-wise step may run on blocked inputs: every tensor input blocked and of the output's shape.
@@ -88,6 +95,10 @@ private:
     std::vector<NodePlan> nodes_;
     std::vector<graph::FusionGroup> groups_;
     std::vector<GroupPlan> group_plans_;
+    std::vector<graph::PadFold> pad_folds_;  // fused plan only
+    std::vector<int> pad_folds_slot_;        // per fold: slot of the Pad's input
+    std::vector<int> fold_of_;               // per node: the fold whose Conv it is (-1: none)
+    std::vector<char> folded_pad_;           // per node: a Pad the fused plan skips
     std::vector<Step> plain_steps_, fused_steps_;
     bool quantized_ = false;             // the graph holds quantization ops (KernelContext::quantized_graph)
     std::vector<char> may_block_;        // slot: may stay channel-blocked (fused plan): every reader takes it so

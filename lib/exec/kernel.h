@@ -26,10 +26,14 @@ struct KernelContext {
     const Tensor* sum_operand = nullptr;  // the Add post-op's other input
     bool sum_reusable = false;            // its storage may become the output (no one reads it afterwards)
     bool fused = false;
-    // Channel-blocked layout (16-channel blocks, nChw16c; only where C % 16 == 0): the executor keeps a Conv's
-    // output blocked when only oneDNN convs read it. in_blocked / sum_blocked: input 0 / the sum operand is stored
-    // so; out_blocked_ok: the kernel may store output 0 so, and then sets out_blocked.
+    // Channel-blocked layout (nChw16c on AVX-512, nChw8c otherwise: cpu::dnnl_block(); only where C fills whole
+    // blocks): the executor keeps a Conv's output blocked when only oneDNN convs read it. in_blocked / sum_blocked:
+    // input 0 / the sum operand is stored so; out_blocked_ok: the kernel may store output 0 so, and then sets
+    // out_blocked.
     bool in_blocked = false, sum_blocked = false, out_blocked_ok = false, out_blocked = false;
+    // A Conv whose zero Pad the executor skipped (graph::PadFold): input 0 is the Pad's input; these are added to the
+    // Conv's pads ([begin per spatial dim..., end per spatial dim...]).
+    const std::vector<int64_t>* extra_pads = nullptr;
     // The graph quantizes (QuantizeLinear, QLinear*, ...): a last-bit float difference before a Q can flip a step,
     // so kernels keep the paths measured closest to ONNX Runtime's there (small convs on the reference kernels).
     bool quantized_graph = false;

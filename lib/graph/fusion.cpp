@@ -241,6 +241,58 @@ std::vector<FusionGroup> plan_fusions(const Graph& g, int64_t opset, bool exact_
     return groups;
 }
 
+std::vector<PadFold> plan_pad_folds(const Graph& g, int64_t opset) {
+    std::vector<PadFold> folds;
+    const auto cons = g.consumers();
+    for (size_t pi = 0; pi < g.nodes.size(); ++pi) {
+        const Node& pad = g.nodes[pi];
+        if (!is_onnx(pad) || pad.op_type != "Pad" || pad.inputs.empty() || pad.inputs[0].empty() ||
+            g.is_initializer(pad.inputs[0]) || pad.outputs.size() != 1 || pad.outputs[0].empty())
+            continue;
+        if (pad.attr_string("mode", "constant") != "constant") continue;
+        std::vector<int64_t> pads;
+        if (opset < 11) {
+            if (pad.attr_float("value", 0.f) != 0.f) continue;
+            pads = pad.attr_ints("pads");
+        } else {
+            if (pad.inputs.size() > 3 && !pad.inputs[3].empty()) continue;  // axes (opset 18): left to the kernel
+            if (pad.inputs.size() < 2 || pad.inputs[1].empty()) continue;
+            auto it = g.initializers.find(pad.inputs[1]);
+            if (it == g.initializers.end() || it->second.dtype() != DType::I64 || it->second.rank() != 1) continue;
+            for (int64_t i = 0; i < it->second.numel(); ++i) pads.push_back(it->second.data<int64_t>()[i]);
+            if (pad.inputs.size() > 2 && !pad.inputs[2].empty()) {
+                auto vt = g.initializers.find(pad.inputs[2]);
+                if (vt == g.initializers.end() || vt->second.numel() != 1 || vt->second.at_f64(0) != 0.0) continue;
+            }
+        }
+        const size_t r = pads.size() / 2;
+        if (pads.size() % 2 != 0 || r < 3 || r > 5) continue;
+        // No padding of batch or channels; none negative (a crop is not a Conv pad).
+        if (pads[0] != 0 || pads[1] != 0 || pads[r] != 0 || pads[r + 1] != 0) continue;
+        if (std::any_of(pads.begin(), pads.end(), [](int64_t p) { return p < 0; })) continue;
+        const std::string& y = pad.outputs[0];
+        if (g.is_graph_output(y)) continue;
+        auto it = cons.find(y);
+        if (it == cons.end() || it->second.size() != 1) continue;
+        const size_t ci = it->second[0];
+        const Node& c = g.nodes[ci];
+        const size_t nsp = r - 2;
+        if (!is_onnx(c) || c.op_type != "Conv" || c.inputs.empty() || c.inputs[0] != y || count_of(c.inputs, y) != 1 ||
+            c.attr_string("auto_pad", "NOTSET") != "NOTSET")
+            continue;
+        const auto cp = c.attr_ints("pads");
+        if (!cp.empty() && cp.size() != 2 * nsp) continue;
+        PadFold f;
+        f.pad = pi;
+        f.conv = ci;
+        f.input = pad.inputs[0];
+        for (size_t d = 0; d < nsp; ++d) f.pads.push_back(pads[2 + d]);
+        for (size_t d = 0; d < nsp; ++d) f.pads.push_back(pads[r + 2 + d]);
+        folds.push_back(std::move(f));
+    }
+    return folds;
+}
+
 std::string describe(const FusionGroup& grp, const Graph& g) {
     std::string s = g.nodes[grp.nodes[0]].label();
     for (const auto& op : grp.ops) {

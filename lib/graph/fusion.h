@@ -38,6 +38,17 @@ struct FusionGroup {
 constexpr size_t kMaxPostOps = 8;
 std::vector<FusionGroup> plan_fusions(const Graph& g, int64_t opset, bool exact_only = false);
 
+// A constant zero Pad (spatial dimensions only, none negative) whose result only a Conv reads, as its input: the
+// executor's fused plan skips the Pad and runs the Conv on the Pad's input with its pads widened, as ONNX Runtime's
+// PadFusion does (TensorFlow exports write "same" convolutions as an explicit Pad and a "valid" Conv; the Pad costs a
+// copy of its input). Execution only: the graph, and so every written model, keeps its Pad.
+struct PadFold {
+    size_t pad = 0, conv = 0;   // node indices
+    std::string input;          // the Pad's input: what the Conv reads instead
+    std::vector<int64_t> pads;  // added to the Conv's pads: [begin per spatial dim..., end per spatial dim...]
+};
+std::vector<PadFold> plan_pad_folds(const Graph& g, int64_t opset);
+
 // Short text of a group for logs and inspect: "Conv 'c1' + Relu + Add(x) + Relu".
 std::string describe(const FusionGroup& grp, const Graph& g);
 

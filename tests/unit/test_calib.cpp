@@ -268,3 +268,27 @@ TEST_CASE("a table without sample digests (older hyquant) still reads and merges
     // Without digests nothing can be checked: the old table merges with itself (as before).
     CHECK_NOTHROW(merge_tables({old_table, old_table}, std::nullopt, std::nullopt));
 }
+
+TEST_CASE("every value lands in the bin its definition gives (vector and scalar paths, any size and scale)", "[calib]") {
+    // bin = floor((x + 2^e) / (2^(e+1) / kBins)), in double (exact for float values); zeros (+0 and -0) in the middle.
+    auto reference = [](const std::vector<float>& v, int e) {
+        std::vector<uint64_t> bins(Histogram::kBins, 0);
+        const double range = std::ldexp(1.0, e), width = 2 * range / Histogram::kBins;
+        for (float x : v) bins[(size_t)std::floor(((double)x + range) / width)]++;
+        return bins;
+    };
+    std::mt19937 rng(11);
+    for (const std::string kind : {"relu", "gauss", "laplace"})
+        for (size_t n : {1, 7, 8, 9, 2047, 2048, 2049, 70001, 300003})
+            for (float gain : {1.0f, 1e-30f, 3e5f}) {
+                auto v = sample(kind, n, (uint32_t)n);
+                for (auto& x : v) x *= gain;
+                for (size_t i = 0; i < v.size(); i += 5) v[i] = (i % 2) ? -0.0f : 0.0f;  // runs of zeros of both signs
+                if (n > 100) std::fill(v.begin() + 30, v.begin() + 90, v[3]);     // a run of one non-zero value
+                Histogram h = hist_of(v);
+                INFO(kind << " n=" << n << " gain=" << gain << " exponent=" << h.exponent());
+                REQUIRE(h.count() == n);
+                CHECK(h.bins() == reference(v, h.exponent()));
+            }
+    (void)rng;
+}

@@ -72,6 +72,13 @@ void read_window_attrs(const KernelContext& ctx, Geom& g) {
         g.pb[j] = pads[i];
         g.pe[j] = pads[i + r];
     }
+    if (ctx.extra_pads) {  // a skipped Pad's (planned for Conv with explicit pads only)
+        HQ_ASSERT((int64_t)ctx.extra_pads->size() == 2 * r, nd.label(), ": folded pads of the wrong rank");
+        for (int64_t i = 0; i < r; ++i) {
+            g.pb[3 - r + i] += (*ctx.extra_pads)[(size_t)i];
+            g.pe[3 - r + i] += (*ctx.extra_pads)[(size_t)(i + r)];
+        }
+    }
 }
 
 // Range [lo, hi) of output positions o in [0, count) with 0 <= o * stride + off < limit.
@@ -443,12 +450,12 @@ bool conv_dnnl(KernelContext& ctx, const Tensor& x, const Tensor& w, int64_t gro
     }
     dg.src_blocked = ctx.in_blocked;
     // Blocked output only for the group's full result (an unfused group's output goes to plain kernels).
-    dg.dst_blocked = ctx.out_blocked_ok && g.nsp == 2 && M % 16 == 0 && (ops != &none || !ctx.post_ops);
+    dg.dst_blocked = ctx.out_blocked_ok && g.nsp == 2 && M % dnnl_block() == 0 && (ops != &none || !ctx.post_ops);
     Tensor y;
     if (operand) {
         const void* o = operand->raw();
         if (ctx.sum_blocked != dg.dst_blocked) {
-            y = dg.dst_blocked ? plain_to_blocked16(*operand) : blocked16_to_plain(*operand);
+            y = dg.dst_blocked ? plain_to_blocked(*operand) : blocked_to_plain(*operand);
         } else if (ctx.sum_reusable && operand->storage().use_count() == 1 && o != x.raw() && o != w.raw() &&
                    (!b || o != b->raw())) {
             // In place only when nothing else holds the operand's storage and the conv does not read it.
@@ -477,7 +484,7 @@ bool conv_dnnl(KernelContext& ctx, const Tensor& x, const Tensor& w, int64_t gro
     ctx.set(0, std::move(y));
     Tensor plain_operand;
     if (ctx.sum_blocked && ctx.sum_operand) {
-        plain_operand = blocked16_to_plain(*ctx.sum_operand);
+        plain_operand = blocked_to_plain(*ctx.sum_operand);
         ctx.sum_operand = &plain_operand;
     }
     apply_post_ops(ctx);
@@ -492,13 +499,14 @@ void conv_kernel(KernelContext& ctx) {
         const int64_t groups = conv_groups(ctx.node, x0, w0);
         const Geom g = conv_geom(ctx, x0.shape(), w0.shape());
         const int64_t macs = x0.dim(0) * M * g.out_size() * (x0.dim(1) / groups) * g.kvol();
-        // Channels in whole 16-blocks (input channels too, or under 16 as in a first layer): oneDNN whatever the
+        // Channels in whole blocks (input channels too, or fewer than a block as in a first layer): oneDNN whatever the
         // size, the tensors stay blocked between such convs. Otherwise every call would pay a padded reorder in and
         // out, which only pays for big convs (measured on BlazeFace's 24-channel layers: 2.5x slower through oneDNN).
         const int64_t C = x0.dim(1);
         // Not in quantized graphs: there the reference kernels' sums were measured closer to ONNX Runtime's (the
         // FP16 QDQ classifier: cosine 0.99999987 vs 0.99968 through oneDNN).
-        const bool whole_blocks = g.nsp == 2 && M % 16 == 0 && (C % 16 == 0 || C < 16) && !ctx.quantized_graph;
+        const int64_t B = dnnl_block();
+        const bool whole_blocks = g.nsp == 2 && M % B == 0 && (C % B == 0 || C < B) && !ctx.quantized_graph;
         if (x0.dtype() == DType::F32 && dnnl_enabled() && (whole_blocks || macs >= dnnl_min_macs()) &&
             conv_dnnl(ctx, x0, w0, groups, g))
             return;
@@ -506,12 +514,12 @@ void conv_kernel(KernelContext& ctx) {
     // The reference path reads and writes plain layout.
     Tensor x_plain, operand_plain;
     if (ctx.in_blocked) {
-        x_plain = blocked16_to_plain(ctx.in(0));
+        x_plain = blocked_to_plain(ctx.in(0));
         ctx.inputs[0] = &x_plain;
         ctx.in_blocked = false;
     }
     if (ctx.sum_blocked && ctx.sum_operand) {
-        operand_plain = blocked16_to_plain(*ctx.sum_operand);
+        operand_plain = blocked_to_plain(*ctx.sum_operand);
         ctx.sum_operand = &operand_plain;
         ctx.sum_blocked = false;
     }

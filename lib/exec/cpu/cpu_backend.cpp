@@ -60,7 +60,7 @@ public:
         }();
         return dnnl_enabled() && !no_fusion;
     }
-    Tensor unblocked(const Tensor& t) const override { return blocked16_to_plain(t); }
+    Tensor unblocked(const Tensor& t) const override { return blocked_to_plain(t); }
     void run(KernelContext& ctx) const override {
         const KernelDef* d = registry().find(ctx.node.domain, ctx.node.op_type, ctx.opset);
         HQ_ASSERT(d, ctx.node.label());

@@ -1,6 +1,7 @@
-// oneDNN float32 Conv (see dnnl_conv.h). Layout: 16-channel blocked source/destination, weights in oneDNN's
-// preferred format; NCHW tensors are reordered in and out at every call (HQ_DNNL_PLAIN=1 asks for plain NCHW
-// source/destination instead, for measurements). Each thread has its own stream, scratchpad and staging buffers.
+// oneDNN float32 Conv (see dnnl_conv.h). Layout: channel-blocked source/destination (16-channel blocks where oneDNN
+// runs AVX-512, 8 on AVX2 and SSE4.1: dnnl_block()), weights in oneDNN's preferred format; NCHW tensors are
+// reordered in and out at every call (HQ_DNNL_PLAIN=1 asks for plain NCHW source/destination instead, for
+// measurements). Each thread has its own stream, scratchpad and staging buffers.
 #include "exec/cpu/dnnl_conv.h"
 
 #include <spdlog/spdlog.h>
@@ -61,6 +62,10 @@ dnnl::memory::dims spatial(const int64_t* v, int64_t nsp, int64_t minus = 0) {
     return r;
 }
 
+tag blocked_tag(int64_t nsp) {
+    if (dnnl_block() == 16) return nsp == 1 ? tag::nCw16c : nsp == 2 ? tag::nChw16c : tag::nCdhw16c;
+    return nsp == 1 ? tag::nCw8c : nsp == 2 ? tag::nChw8c : tag::nCdhw8c;
+}
 tag data_tag(int64_t nsp) { return nsp == 1 ? tag::ncw : nsp == 2 ? tag::nchw : tag::ncdhw; }
 tag weight_tag(int64_t nsp, bool grouped) {
     if (grouped) return nsp == 1 ? tag::goiw : nsp == 2 ? tag::goihw : tag::goidhw;
@@ -135,15 +140,17 @@ std::shared_ptr<Prim> create(const DnnlConvGeom& g, bool bias, const std::vector
         if (grouped) w_d = {g.groups, g.M / g.groups, g.C / g.groups};
         else w_d = {g.M, g.C};
         for (auto v : spatial(g.k, nsp)) w_d.push_back(v);
-        p->src_user = dnnl::memory::desc(src_d, dt::f32, g.src_blocked ? tag::nChw16c : data_tag(nsp));
-        p->dst_user = dnnl::memory::desc(dst_d, dt::f32, g.dst_blocked ? tag::nChw16c : data_tag(nsp));
+        const tag blocked = blocked_tag(nsp);
+        p->src_user = dnnl::memory::desc(src_d, dt::f32, g.src_blocked ? blocked : data_tag(nsp));
+        p->dst_user = dnnl::memory::desc(dst_d, dt::f32, g.dst_blocked ? blocked : data_tag(nsp));
         p->w_user = dnnl::memory::desc(w_d, dt::f32, weight_tag(nsp, grouped));
         p->bias_md = dnnl::memory::desc({g.M}, dt::f32, tag::x);
         const bool plain = env_on("HQ_DNNL_PLAIN");
-        // 16-channel blocks (measured on ResNet-50: the jit kernels on nChw16c and its reorders beat brgconv on
-        // the nhwc layout oneDNN picks for `any` by ~15%); inputs with under 16 channels stay `any`.
-        const tag blocked = nsp == 1 ? tag::nCw16c : nsp == 2 ? tag::nChw16c : tag::nCdhw16c;
-        auto src_any = dnnl::memory::desc(src_d, dt::f32, plain ? data_tag(nsp) : g.C >= 16 ? blocked : tag::any);
+        // Channel blocks (measured on ResNet-50: the jit kernels on nChw16c and its reorders beat brgconv on the
+        // nhwc layout oneDNN picks for `any` by ~15%; on AVX2 oneDNN 2.6 has jit kernels for nChw8c only, nChw16c
+        // gets its reference kernel); inputs with fewer channels than a block stay `any`.
+        auto src_any =
+            dnnl::memory::desc(src_d, dt::f32, plain ? data_tag(nsp) : g.C >= dnnl_block() ? blocked : tag::any);
         auto dst_any = dnnl::memory::desc(dst_d, dt::f32, plain ? data_tag(nsp) : blocked);
         auto w_any = dnnl::memory::desc(w_d, dt::f32, tag::any);
         dnnl::primitive_attr attr;
@@ -248,19 +255,19 @@ std::atomic<int> g_enabled{-1};  // -1: not read from the environment yet
 }  // namespace
 
 namespace {
-// One plane-major pass: blocked [N][C/16][S][16] <-> plain [N][C][S].
-template <bool ToPlain>
-Tensor convert16(const Tensor& t) {
-    HQ_ASSERT(t.dtype() == DType::F32 && t.rank() >= 3 && t.dim(1) % 16 == 0, shape_str(t.shape()));
+// One plane-major pass: blocked [N][C/B][S][B] <-> plain [N][C][S].
+template <bool ToPlain, int B>
+Tensor convert_blocks(const Tensor& t) {
+    HQ_ASSERT(t.dtype() == DType::F32 && t.rank() >= 3 && t.dim(1) % B == 0, shape_str(t.shape()));
     Tensor r = Tensor::uninit(DType::F32, t.shape());
-    const int64_t N = t.dim(0), CB = t.dim(1) / 16, S = t.numel() / (N * CB * 16);
+    const int64_t N = t.dim(0), CB = t.dim(1) / B, S = t.numel() / (N * CB * B);
     const float* a = t.data<float>();
     float* b = r.data<float>();
     parallel_for(N * CB, 1, [&](int64_t lo, int64_t hi) {
         for (int64_t nb = lo; nb < hi; ++nb) {
-            for (int64_t c = 0; c < 16; ++c)
+            for (int64_t c = 0; c < B; ++c)
                 for (int64_t sp = 0; sp < S; ++sp) {
-                    const int64_t ib = nb * 16 * S + sp * 16 + c, ip = (nb * 16 + c) * S + sp;
+                    const int64_t ib = nb * B * S + sp * B + c, ip = (nb * B + c) * S + sp;
                     if constexpr (ToPlain) b[ip] = a[ib];
                     else b[ib] = a[ip];
                 }
@@ -270,8 +277,30 @@ Tensor convert16(const Tensor& t) {
 }
 }  // namespace
 
-Tensor blocked16_to_plain(const Tensor& t) { return convert16<true>(t); }
-Tensor plain_to_blocked16(const Tensor& t) { return convert16<false>(t); }
+int dnnl_block() {
+    static const int block = [] {
+        const char* e = std::getenv("HQ_DNNL_BLOCK");
+        if (e && (std::strcmp(e, "8") == 0 || std::strcmp(e, "16") == 0)) return std::atoi(e);
+        using isa = dnnl::cpu_isa;
+        switch (dnnl::get_effective_cpu_isa()) {
+            case isa::avx512_mic:
+            case isa::avx512_mic_4ops:
+            case isa::avx512_core:
+            case isa::avx512_core_vnni:
+            case isa::avx512_core_bf16:
+            case isa::avx512_core_amx: return 16;
+            default: return 8;
+        }
+    }();
+    return block;
+}
+
+Tensor blocked_to_plain(const Tensor& t) {
+    return dnnl_block() == 16 ? convert_blocks<true, 16>(t) : convert_blocks<true, 8>(t);
+}
+Tensor plain_to_blocked(const Tensor& t) {
+    return dnnl_block() == 16 ? convert_blocks<false, 16>(t) : convert_blocks<false, 8>(t);
+}
 
 bool dnnl_enabled() {
     int v = g_enabled.load(std::memory_order_relaxed);

@@ -17,19 +17,22 @@ namespace hq::exec::cpu {
 struct DnnlConvGeom {
     int64_t nsp = 0, N = 0, C = 0, M = 0, groups = 1;
     int64_t in[3], out[3], k[3], s[3], d[3], pb[3], pe[3];
-    bool src_blocked = false, dst_blocked = false;  // x / y (and the sum operand in y) stored nChw16c (2-D only)
+    bool src_blocked = false, dst_blocked = false;  // x / y (and the sum operand in y) channel-blocked (2-D only)
 };
 
-// Layout conversions between plain NCHW and 16-channel blocks (C % 16 == 0, same element count).
-Tensor blocked16_to_plain(const Tensor& t);
-Tensor plain_to_blocked16(const Tensor& t);
+// Channels per block of the blocked layout (nChw16c or nChw8c): 16 where oneDNN runs AVX-512 kernels, 8 otherwise
+// (its AVX2 / SSE4.1 jit convolutions take nChw8c only). HQ_DNNL_BLOCK=8|16 overrides it (read once).
+int dnnl_block();
+// Layout conversions between plain NCHW and dnnl_block()-channel blocks (C % dnnl_block() == 0, same element count).
+Tensor blocked_to_plain(const Tensor& t);
+Tensor plain_to_blocked(const Tensor& t);
 
 // False when HQ_CPU_REFERENCE=1 (the OpenBLAS reference path only, no fusion).
 bool dnnl_enabled();
 // Overrides HQ_CPU_REFERENCE for this process (tests run both paths); executors made afterwards see it.
 void dnnl_set_enabled(bool on);
 
-// Convs whose channels do not fill whole 16-channel blocks and that have fewer multiply-accumulates run on the
+// Convs whose channels do not fill whole channel blocks and that have fewer multiply-accumulates run on the
 // reference kernels (with the fused epilogue applied there): below it oneDNN's per-call cost (padded layout
 // reorders in and out) outweighs its faster arithmetic. Convs with channels in whole blocks always go to oneDNN
 // (measured: MTCNN O-Net's 0.3-2.4M MAC convs 5x faster there once tensors stay blocked between them).
