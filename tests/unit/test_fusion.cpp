@@ -298,3 +298,52 @@ TEST_CASE("the bundled classifier agrees fused vs reference within 1e-5", "[fusi
         check_agree(m, in, kSome);
     }
 }
+
+TEST_CASE("a zero Pad before a Conv folds into the Conv's pads in the fused plan only", "[fusion]") {
+    AllConvsOnDnnl all_on_dnnl;
+    const Shape s = {1, 16, 9, 9}, ps = {1, 16, 12, 12};
+    auto x = test::random_tensor(s, 5);
+    // x -> Conv c0 -> a -> Pad(H 1+2, W 2+1) -> p -> Conv c1 (pads 1) -> y
+    auto build = [&](const std::string& mode, float value, bool p_output, bool p_twice) {
+        test::GraphBuilder b(s);
+        b.m.graph.initializers["pads"] = test::i64({8}, {0, 0, 1, 2, 0, 0, 2, 1});
+        b.m.graph.initializers["pv"] = Tensor::scalar_f32(value);
+        b.conv("c0", "x", "a", 16, 16, 3, s);
+        b.op("Pad", {"a", "pads", "pv"}, "p", ps, {{"mode", attr_s(mode)}});
+        b.conv("c1", "p", "y", 16, 16, 3, ps);
+        b.output("y", ps);
+        if (p_output) b.output("p", ps);
+        if (p_twice) {
+            b.op("Relu", {"p"}, "z", ps);
+            b.output("z", ps);
+        }
+        return b.m;
+    };
+    auto folds = [](const graph::Model& m) {
+        auto be = exec::cpu::make_backend();
+        exec::Executor ex(m, *be);
+        return ex.pad_folds().size();
+    };
+    const graph::Model m = build("constant", 0.f, false, false);
+    REQUIRE(folds(m) == 1);
+    check_agree(m, {{"x", x}}, 0);  // no post-ops: no fusion group, only the fold
+    // The Pad's result is still there for whoever asks: `keep` and the observer run the Pad.
+    auto ref = run_on(true, m, {{"x", x}}, nullptr, nullptr, {"p"});
+    auto kept = run_on(false, m, {{"x", x}}, nullptr, nullptr, {"p"});
+    REQUIRE(kept.count("p"));
+    CHECK(rel_diff(kept.at("p"), ref.at("p")) <= 1e-5);
+    CHECK(rel_diff(kept.at("y"), ref.at("y")) <= 1e-5);
+    bool saw_p = false;
+    run_on(false, m, {{"x", x}}, nullptr, [&](const std::string& v, const Tensor&, const graph::Node&) { saw_p |= v == "p"; });
+    CHECK(saw_p);
+    // Not folded: another pad value or mode, a Pad result that is a graph output or read by another node too.
+    for (const auto& [mm, why] : std::vector<std::pair<graph::Model, const char*>>{
+             {build("constant", 0.5f, false, false), "value 0.5"},
+             {build("reflect", 0.f, false, false), "reflect"},
+             {build("constant", 0.f, true, false), "graph output"},
+             {build("constant", 0.f, false, true), "two readers"}}) {
+        INFO(why);
+        CHECK(folds(mm) == 0);
+        check_agree(mm, {{"x", x}}, 0);
+    }
+}

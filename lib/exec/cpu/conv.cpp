@@ -477,7 +477,24 @@ bool conv_dnnl(KernelContext& ctx, const Tensor& x, const Tensor& w, int64_t gro
         return true;
     }
     if (ops->empty()) return false;
-    // oneDNN refused these post-ops (nothing was written): the plain conv, then the epilogue here, in plain layout.
+    // oneDNN refused these post-ops (nothing was written; y holds the Add's operand, in y's layout). With an Add after
+    // element-wise ops (oneDNN 2.6's AVX2 kernels take no sum after an eltwise post-op), the ops before the Add still
+    // go with the conv, in the planned layout; the Add and the rest run after it (same formulas as the kernels).
+    size_t add_at = 0;
+    while (add_at < ops->size() && (*ops)[add_at].kind != graph::PostOp::Kind::Add) ++add_at;
+    if (operand && add_at > 0 && add_at < ops->size()) {
+        std::vector<graph::PostOp> pre(ops->begin(), ops->begin() + (std::ptrdiff_t)add_at);
+        pre.resize(dnnl_post_ops_prefix(pre));
+        Tensor z = Tensor::uninit(DType::F32, ys);
+        if (!pre.empty() && dnnl_conv_f32(dg, x.data<float>(), w.data<float>(), owner, bp, z.data<float>(), pre)) {
+            apply_ops(z, ops->data() + pre.size(), ops->data() + ops->size(), y.data<float>());
+            ctx.set(0, std::move(z));
+            ctx.fused = true;
+            ctx.out_blocked = dg.dst_blocked;
+            return true;
+        }
+    }
+    // Otherwise the plain conv, then the epilogue here, in plain layout.
     dg.dst_blocked = false;
     y = Tensor::uninit(DType::F32, ys);
     if (!dnnl_conv_f32(dg, x.data<float>(), w.data<float>(), owner, bp, y.data<float>(), none)) return false;
