@@ -81,6 +81,74 @@ __attribute__((target("avx2,popcnt"))) int64_t pack_bins_avx2(const float* x, in
     zeros += (uint64_t)z;
     return cnt;
 }
+
+// One pass over x[0..n) for a histogram whose range [-2^e, 2^e) is already set (float scale): min/max over the
+// non-NaN values, the NaN count, and every value's bin at this range added to bins with `delta` (+1; -1 takes a
+// pass back exactly: the same data gives the same bins). Bins are clamped into [0, kBins), so values outside the
+// range (which the caller then rejects: it redoes the data the general way) stay in bounds.
+__attribute__((target("avx2,popcnt"))) void fill_in_range_avx2(const float* x, int64_t n, float scale, int exponent,
+                                                                 uint64_t* bins, uint64_t delta, float& mn, float& mx,
+                                                                 uint64_t& nan) {
+    static const PackTable table;
+    constexpr int32_t half = Histogram::kBins / 2;
+    constexpr int64_t kChunk = 2048;
+    alignas(32) int32_t idx[kChunk + 8];
+    const __m256 vs = _mm256_set1_ps(scale), vzero = _mm256_setzero_ps();
+    const __m256i vhalf = _mm256_set1_epi32(half), vlo = _mm256_setzero_si256(),
+                  vhi = _mm256_set1_epi32(Histogram::kBins - 1);
+    __m256 vmn = _mm256_set1_ps(mn), vmx = _mm256_set1_ps(mx);
+    uint64_t zeros = 0, nans = 0;
+    int64_t i = 0;
+    while (i + 8 <= n) {
+        const int64_t end = i + std::min<int64_t>(kChunk, (n - i) / 8 * 8);
+        int64_t cnt = 0;
+        for (; i < end; i += 8) {
+            const __m256 v = _mm256_loadu_ps(x + i);
+            vmn = _mm256_min_ps(v, vmn);  // NaN lanes keep the running value (second operand)
+            vmx = _mm256_max_ps(v, vmx);
+            nans += (uint64_t)_mm_popcnt_u32((unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
+            const __m256 t = _mm256_mul_ps(v, vs);
+            __m256i q = _mm256_cvttps_epi32(t);
+            const __m256 up = _mm256_cmp_ps(_mm256_cvtepi32_ps(q), t, _CMP_GT_OQ);
+            q = _mm256_add_epi32(_mm256_add_epi32(q, _mm256_castps_si256(up)), vhalf);
+            q = _mm256_min_epi32(_mm256_max_epi32(q, vlo), vhi);
+            const int keep = ~_mm256_movemask_ps(_mm256_cmp_ps(v, vzero, _CMP_EQ_OQ)) & 0xff;
+            const __m256i perm = _mm256_load_si256(reinterpret_cast<const __m256i*>(table.perm[keep]));
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + cnt), _mm256_permutevar8x32_epi32(q, perm));
+            const int k = _mm_popcnt_u32((unsigned)keep);
+            cnt += k;
+            zeros += (uint64_t)(8 - k);
+        }
+        for (int64_t k = 0; k < cnt; ++k) bins[idx[k]] += delta;
+    }
+    alignas(32) float a[8], b[8];
+    _mm256_store_ps(a, vmn);
+    _mm256_store_ps(b, vmx);
+    for (int k = 0; k < 8; ++k) {
+        mn = a[k] < mn ? a[k] : mn;
+        mx = b[k] > mx ? b[k] : mx;
+    }
+    const float range = std::ldexp(1.0f, exponent);
+    for (; i < n; ++i) {
+        const float v = x[i];
+        if (v != v) {
+            ++nans;
+            continue;
+        }
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+        if (v == 0) {
+            ++zeros;
+        } else if (v >= -range && v < range) {  // else rejected by the caller (outside the range)
+            const float t = v * scale;
+            int64_t q = (int64_t)t;
+            q -= (float)q > t;
+            bins[std::clamp<int64_t>(half + q, 0, Histogram::kBins - 1)] += delta;
+        }
+    }
+    bins[half] += delta * zeros;
+    nan += nans;
+}
 #endif
 
 // Adds finite values of x[0..n) (all inside the range) into bins, with scale = kBins / (2 * 2^e) a
@@ -224,9 +292,30 @@ void Histogram::grow_to(int e) {
 
 void Histogram::add(const float* x, int64_t n) {
     if (n <= 0) return;
+#if HQ_HIST_AVX2
+    if (with_bins_ && !bins_.empty() && exp_ <= 12 && exp_ >= -115 && has_avx2() && add_in_range(x, n)) return;
+#endif
     float mn = std::numeric_limits<float>::infinity(), mx = -mn;
     uint64_t nan = 0;
-    minmax_nan(x, n, mn, mx, nan);
+    const int64_t grain = 1 << 15;
+    if (n < 2 * grain || num_threads() == 1) {
+        minmax_nan(x, n, mn, mx, nan);
+    } else {  // chunk-wise, combined exactly (min, max and counts do not depend on the order)
+        const int64_t chunks = std::min<int64_t>(num_threads(), n / grain);
+        std::vector<float> cmn(chunks, mn), cmx(chunks, mx);
+        std::vector<uint64_t> cnan(chunks, 0);
+        parallel_for(chunks, 1, [&](int64_t b, int64_t e2) {
+            for (int64_t c = b; c < e2; ++c) {
+                const int64_t s0 = n * c / chunks, t0 = n * (c + 1) / chunks;
+                minmax_nan(x + s0, t0 - s0, cmn[c], cmx[c], cnan[c]);
+            }
+        });
+        for (int64_t c = 0; c < chunks; ++c) {
+            mn = cmn[c] < mn ? cmn[c] : mn;
+            mx = cmx[c] > mx ? cmx[c] : mx;
+            nan += cnan[c];
+        }
+    }
     uint64_t inf = 0;
     bool check = nan > 0;
     if (std::isinf(mn) || std::isinf(mx)) {  // recompute over finite values only
@@ -250,7 +339,6 @@ void Histogram::add(const float* x, int64_t n) {
     if (!with_bins_) return;
     grow_to(std::max(needed_exponent(mn, mx), bins_.empty() ? kMinExp : exp_));
     static_assert(kBins == 8192, "fill() assumes kBins / 2 == 2^12");
-    const int64_t grain = 1 << 15;
     if (n < 2 * grain || num_threads() == 1) {
         fill(x, n, exp_, check, bins_.data());
         return;
@@ -268,6 +356,55 @@ void Histogram::add(const float* x, int64_t n) {
     for (const auto& l : local)
         for (int i = 0; i < kBins; ++i) bins_[i] += l[i];
 }
+
+#if HQ_HIST_AVX2
+// The common case once a range is set: every value finite and inside it. One pass gives min/max and the bins; where
+// that does not hold (a NaN, an Inf, a value outside), the pass is taken back and add() does it the general way.
+bool Histogram::add_in_range(const float* x, int64_t n) {
+    const float scale = std::ldexp(1.0f, 12 - exp_);
+    const float inf = std::numeric_limits<float>::infinity();
+    auto fits = [&](float mn, float mx, uint64_t nan) {
+        return nan == 0 && std::fabs(mn) <= FLT_MAX && std::fabs(mx) <= FLT_MAX && needed_exponent(mn, mx) <= exp_;
+    };
+    const int64_t grain = 1 << 15;
+    if (n < 2 * grain || num_threads() == 1) {
+        float mn = inf, mx = -inf;
+        uint64_t nan = 0;
+        fill_in_range_avx2(x, n, scale, exp_, bins_.data(), 1, mn, mx, nan);
+        if (fits(mn, mx, nan)) {
+            add_minmax(mn, mx, (uint64_t)n);
+            return true;
+        }
+        float m2 = inf, x2 = -inf;
+        uint64_t n2 = 0;
+        fill_in_range_avx2(x, n, scale, exp_, bins_.data(), ~uint64_t(0), m2, x2, n2);  // exactly undone
+        return false;
+    }
+    const int64_t chunks = std::min<int64_t>(num_threads(), n / grain);
+    std::vector<std::vector<uint64_t>> local(chunks);
+    std::vector<float> cmn(chunks, inf), cmx(chunks, -inf);
+    std::vector<uint64_t> cnan(chunks, 0);
+    parallel_for(chunks, 1, [&](int64_t b, int64_t e2) {
+        for (int64_t c = b; c < e2; ++c) {
+            local[c].assign(kBins, 0);
+            const int64_t s0 = n * c / chunks, t0 = n * (c + 1) / chunks;
+            fill_in_range_avx2(x + s0, t0 - s0, scale, exp_, local[c].data(), 1, cmn[c], cmx[c], cnan[c]);
+        }
+    });
+    float mn = inf, mx = -inf;
+    uint64_t nan = 0;
+    for (int64_t c = 0; c < chunks; ++c) {
+        mn = cmn[c] < mn ? cmn[c] : mn;
+        mx = cmx[c] > mx ? cmx[c] : mx;
+        nan += cnan[c];
+    }
+    if (!fits(mn, mx, nan)) return false;
+    for (const auto& l : local)
+        for (int i = 0; i < kBins; ++i) bins_[i] += l[i];
+    add_minmax(mn, mx, (uint64_t)n);
+    return true;
+}
+#endif
 
 void Histogram::add_minmax(float mn, float mx, uint64_t finite) {
     mn = unsigned_zero(mn);

@@ -66,6 +66,7 @@ public:
 private:
     void grow_to(int e);  // doubles the range until it is 2^e
     void add_minmax(float mn, float mx, uint64_t finite);
+    bool add_in_range(const float* x, int64_t n);  // one pass where the range already covers x (AVX2)
     bool with_bins_ = true;
     uint64_t count_ = 0, nan_ = 0, inf_ = 0;
     float min_ = 0, max_ = 0;

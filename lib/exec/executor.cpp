@@ -185,6 +185,14 @@ void Executor::plan_steps(std::vector<Step>& steps, bool fused) {
         }
     for (size_t s = 0; s < last.size(); ++s)
         if (last[s] >= 0 && !is_output_slot_[s]) steps[(size_t)last[s]].release.push_back((int)s);
+    // In place: a layout-free element-wise node (CPU backend) whose input 0 dies here and is read once by it.
+    for (auto& st : steps) {
+        if (st.nodes.size() != 1 || !backend_.fuses()) continue;
+        const NodePlan& np = nodes_[st.nodes[0]];
+        if (!np.any_layout || np.in.empty() || np.in[0] < 0 || np.out.empty() || np.out[0] < 0) continue;
+        if (std::count(np.in.begin(), np.in.end(), np.in[0]) != 1) continue;
+        st.in0_dies = std::find(st.release.begin(), st.release.end(), np.in[0]) != st.release.end();
+    }
     if (!fused) return;
     auto& gp = group_plans_;
     gp.assign(groups_.size(), GroupPlan{});
@@ -282,7 +290,7 @@ const Tensor* Executor::value(const RunState& rs, const std::string& v) const {
     return jt != model_.graph.initializers.end() ? &jt->second : nullptr;
 }
 
-void Executor::run_node(size_t ni, RunState& rs, const Observer& observer) const {
+void Executor::run_node(size_t ni, RunState& rs, const Observer& observer, bool in0_dies) const {
     const auto& n = model_.graph.nodes[ni];
     const NodePlan& p = nodes_[ni];
     auto& env = rs.env;
@@ -311,6 +319,10 @@ void Executor::run_node(size_t ni, RunState& rs, const Observer& observer) const
         }
     }
     if (rs.fused && fold_of_[ni] >= 0) ctx.extra_pads = &pad_folds_[(size_t)fold_of_[ni]].pads;
+    if (in0_dies) {  // nothing else may hold the storage (the caller's inputs, an observer's queue, `keep`)
+        const size_t sl = (size_t)p.in[0];
+        if (!rs.kept[sl] && !env[sl].empty() && env[sl].storage().use_count() == 1) ctx.reuse_in0 = &env[sl];
+    }
     if (conv && rs.may_block && p.out[0] >= 0)
         ctx.out_blocked_ok = (*rs.may_block)[(size_t)p.out[0]] && !rs.kept[(size_t)p.out[0]];
     if (p.control_flow) {
@@ -418,7 +430,7 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
             }
         }
         if (!done)
-            for (size_t ni : st.nodes) run_node(ni, rs, observer);
+            for (size_t ni : st.nodes) run_node(ni, rs, observer, st.in0_dies);
         for (int s : st.release)
             if (!kept[(size_t)s]) {
                 env[(size_t)s] = Tensor();

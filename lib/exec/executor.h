@@ -60,6 +60,7 @@ private:
         std::vector<size_t> nodes;  // one node, or a fusion group's nodes (head first)
         int group = -1;
         std::vector<int> release;   // slots whose last reader is this step
+        bool in0_dies = false;      // a layout-free element-wise node whose input 0 this step releases
     };
     struct GroupPlan {
         int out = -1;               // slot of the group's result
@@ -76,7 +77,8 @@ private:
         bool fused = false;
         const std::vector<char>* may_block = nullptr;  // the plan's; nullptr: everything plain
     };
-    void run_node(size_t ni, RunState& rs, const Observer& observer) const;
+    // in0_dies: the step releases input 0 (the kernel may then reuse its storage, Step::in0_dies).
+    void run_node(size_t ni, RunState& rs, const Observer& observer, bool in0_dies = false) const;
     // Slot input k of node ni reads in this run (a folded Pad's input for its Conv in the fused plan).
     int input_slot(size_t ni, size_t k, const RunState& rs) const {
         if (k == 0 && rs.fused && fold_of_[ni] >= 0) return pad_folds_slot_[(size_t)fold_of_[ni]];

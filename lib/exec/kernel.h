@@ -34,6 +34,9 @@ struct KernelContext {
     // A Conv whose zero Pad the executor skipped (graph::PadFold): input 0 is the Pad's input; these are added to the
     // Conv's pads ([begin per spatial dim..., end per spatial dim...]).
     const std::vector<int64_t>* extra_pads = nullptr;
+    // Input 0 dies at this element-wise node and nothing else holds its storage (set by the executor for layout-free
+    // element-wise ops only): alloc(0, ...) of its dtype and shape returns it, so the op runs in place.
+    Tensor* reuse_in0 = nullptr;
     // The graph quantizes (QuantizeLinear, QLinear*, ...): a last-bit float difference before a Q can flip a step,
     // so kernels keep the paths measured closest to ONNX Runtime's there (small convs on the reference kernels).
     bool quantized_graph = false;
@@ -52,6 +55,10 @@ struct KernelContext {
     // Allocates (zeroed) output i.
     Tensor& alloc(size_t i, DType dt, Shape s) {
         HQ_ASSERT(i < outputs.size(), node.label());
+        if (i == 0 && reuse_in0 && reuse_in0->dtype() == dt && reuse_in0->shape() == s) {
+            outputs[0] = *reuse_in0;  // element-wise: y[i] is written after x[i] is read
+            return outputs[0];
+        }
         outputs[i] = Tensor(dt, std::move(s));
         return outputs[i];
     }

@@ -288,7 +288,29 @@ TEST_CASE("every value lands in the bin its definition gives (vector and scalar 
                 Histogram h = hist_of(v);
                 INFO(kind << " n=" << n << " gain=" << gain << " exponent=" << h.exponent());
                 REQUIRE(h.count() == n);
-                CHECK(h.bins() == reference(v, h.exponent()));
+                const auto once = reference(v, h.exponent());
+                CHECK(h.bins() == once);
+                // Again into the same range (the one-pass path), then with a value outside it and with a NaN (the
+                // pass taken back, the general path): each time exactly the definition's counts.
+                h.add(v.data(), (int64_t)v.size());
+                auto twice = once;
+                for (auto& c : twice) c *= 2;
+                CHECK(h.bins() == twice);
+                CHECK(h.count() == 2 * n);
+                auto w = v;
+                w.back() = std::ldexp(1.0f, h.exponent() + 1);
+                Histogram g = hist_of(v);
+                g.add(w.data(), (int64_t)w.size());
+                auto both = v;
+                both.insert(both.end(), w.begin(), w.end());
+                CHECK(g.bins() == reference(both, g.exponent()));
+                w.back() = NAN;
+                Histogram k = hist_of(v);
+                k.add(w.data(), (int64_t)w.size());
+                both.back() = v.back();
+                both.resize(2 * n - 1);
+                CHECK(k.nan_count() == 1);
+                CHECK(k.bins() == reference(both, k.exponent()));
             }
     (void)rng;
 }

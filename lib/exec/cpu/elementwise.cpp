@@ -101,8 +101,9 @@ void broadcast2(const A* a, const Shape& sa, const B* b, const Shape& sb, O* o, 
 
 // Broadcasting binary op over two tensors of the same dtype; result has that dtype, or bool when BoolOut.
 // float16/bfloat16 are computed in float32.
+// `into`: storage for the result when it has a's dtype and shape (a's own, to run in place: element-wise, safe).
 template <bool BoolOut, typename F>
-Tensor apply_binary(const Tensor& a, const Tensor& b, const std::string& who, F f) {
+Tensor apply_binary(const Tensor& a, const Tensor& b, const std::string& who, F f, const Tensor* into = nullptr) {
     HQ_CHECK(a.dtype() == b.dtype(), who, ": input types differ (", dtype_name(a.dtype()), " vs ",
              dtype_name(b.dtype()), ")");
     const DType dt = a.dtype();
@@ -111,7 +112,8 @@ Tensor apply_binary(const Tensor& a, const Tensor& b, const std::string& who, F 
         return BoolOut ? r : from_f32(r, dt);
     }
     const Shape so = broadcast_or_throw(who, a.shape(), b.shape());
-    Tensor out(BoolOut ? DType::Bool : dt, so);
+    Tensor out = !BoolOut && into && into->dtype() == dt && into->shape() == so ? *into
+                                                                                 : Tensor(BoolOut ? DType::Bool : dt, so);
     dispatch_numeric(dt, who, [&](auto tag) {
         using T = decltype(tag);
         using O = std::conditional_t<BoolOut, bool, T>;
@@ -136,7 +138,7 @@ Tensor legacy_b(const KernelContext& ctx) {
 
 template <bool BoolOut, typename F>
 void binary_kernel(KernelContext& ctx, F f) {
-    ctx.set(0, apply_binary<BoolOut>(ctx.in(0), legacy_b(ctx), ctx.node.label(), f));
+    ctx.set(0, apply_binary<BoolOut>(ctx.in(0), legacy_b(ctx), ctx.node.label(), f, ctx.reuse_in0));
 }
 
 // Left-fold of a variadic broadcasting op (Min, Max, Sum, Mean).
