@@ -6,7 +6,6 @@
 #include <cfloat>
 #include <cmath>
 #include <limits>
-#include <type_traits>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -37,6 +36,31 @@ int needed_exponent(float mn, float mx) {
 // -0 -> +0 (a zero's sign is not a property of the multiset of values; x + 0 keeps every other value).
 float unsigned_zero(float x) { return x + 0.0f; }
 
+// Min and max over the non-NaN values of some data, and its NaN count: merged in any order with the same result.
+struct Extent {
+    float mn = std::numeric_limits<float>::infinity(), mx = -std::numeric_limits<float>::infinity();
+    uint64_t nan = 0;
+    void merge(const Extent& o) {
+        mn = o.mn < mn ? o.mn : mn;
+        mx = o.mx > mx ? o.mx : mx;
+        nan += o.nan;
+    }
+};
+
+// How many chunks add() splits n values into on the worker team (1: below two grains, or one thread).
+int64_t chunks_for(int64_t n) {
+    constexpr int64_t kGrain = 1 << 15;
+    return n < 2 * kGrain || num_threads() == 1 ? 1 : std::min<int64_t>(num_threads(), n / kGrain);
+}
+// fn(c, begin, end) for chunk c of [0, n) split in `chunks`, on the worker team when there are several.
+template <typename F>
+void for_chunks(int64_t n, int64_t chunks, F fn) {
+    if (chunks == 1) return fn(0, int64_t(0), n);
+    parallel_for(chunks, 1, [&](int64_t b, int64_t e) {
+        for (int64_t c = b; c < e; ++c) fn(c, n * c / chunks, n * (c + 1) / chunks);
+    });
+}
+
 #if HQ_HIST_AVX2
 bool has_avx2() {
     static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
@@ -56,39 +80,12 @@ struct PackTable {
     }
 };
 
-// The bins of the non-zero values of x[0..n) (finite, inside the range; n a multiple of 8) written to idx, front
-// to back; returns how many, and adds the zeros (+0 and -0, whose bin is kBins / 2) to `zeros`. The same bin as the
-// scalar index() below: t = v * scale (exact), truncated, minus one where the truncation rounded up (negatives).
-__attribute__((target("avx2,popcnt"))) int64_t pack_bins_avx2(const float* x, int64_t n, float scale, int32_t* idx,
-                                                                uint64_t& zeros) {
-    static const PackTable table;
-    const __m256 vs = _mm256_set1_ps(scale), vzero = _mm256_setzero_ps();
-    const __m256i vhalf = _mm256_set1_epi32(Histogram::kBins / 2);
-    int64_t cnt = 0, z = 0;
-    for (int64_t i = 0; i < n; i += 8) {
-        const __m256 v = _mm256_loadu_ps(x + i);
-        const __m256 t = _mm256_mul_ps(v, vs);
-        __m256i q = _mm256_cvttps_epi32(t);
-        const __m256 up = _mm256_cmp_ps(_mm256_cvtepi32_ps(q), t, _CMP_GT_OQ);  // all ones (-1) where rounded up
-        q = _mm256_add_epi32(_mm256_add_epi32(q, _mm256_castps_si256(up)), vhalf);
-        const int keep = ~_mm256_movemask_ps(_mm256_cmp_ps(v, vzero, _CMP_EQ_OQ)) & 0xff;
-        const __m256i perm = _mm256_load_si256(reinterpret_cast<const __m256i*>(table.perm[keep]));
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + cnt), _mm256_permutevar8x32_epi32(q, perm));
-        const int k = _mm_popcnt_u32((unsigned)keep);
-        cnt += k;
-        z += 8 - k;
-    }
-    zeros += (uint64_t)z;
-    return cnt;
-}
-
 // One pass over x[0..n) for a histogram whose range [-2^e, 2^e) is already set (float scale): min/max over the
 // non-NaN values, the NaN count, and every value's bin at this range added to bins with `delta` (+1; -1 takes a
 // pass back exactly: the same data gives the same bins). Bins are clamped into [0, kBins), so values outside the
 // range (which the caller then rejects: it redoes the data the general way) stay in bounds.
 __attribute__((target("avx2,popcnt"))) void fill_in_range_avx2(const float* x, int64_t n, float scale, int exponent,
-                                                                 uint64_t* bins, uint64_t delta, float& mn, float& mx,
-                                                                 uint64_t& nan) {
+                                                                 uint64_t* bins, uint64_t delta, Extent& ext) {
     static const PackTable table;
     constexpr int32_t half = Histogram::kBins / 2;
     constexpr int64_t kChunk = 2048;
@@ -96,6 +93,8 @@ __attribute__((target("avx2,popcnt"))) void fill_in_range_avx2(const float* x, i
     const __m256 vs = _mm256_set1_ps(scale), vzero = _mm256_setzero_ps();
     const __m256i vhalf = _mm256_set1_epi32(half), vlo = _mm256_setzero_si256(),
                   vhi = _mm256_set1_epi32(Histogram::kBins - 1);
+    float& mn = ext.mn;
+    float& mx = ext.mx;
     __m256 vmn = _mm256_set1_ps(mn), vmx = _mm256_set1_ps(mx);
     uint64_t zeros = 0, nans = 0;
     int64_t i = 0;
@@ -147,7 +146,7 @@ __attribute__((target("avx2,popcnt"))) void fill_in_range_avx2(const float* x, i
         }
     }
     bins[half] += delta * zeros;
-    nan += nans;
+    ext.nan += nans;
 }
 #endif
 
@@ -173,40 +172,6 @@ void fill_impl(const float* x, int64_t n, F scale, bool check_finite, uint64_t* 
         i -= (F)i > t;  // floor for negatives
         return half + i;
     };
-#if HQ_HIST_AVX2
-    // Zeros (most of a post-ReLU tensor, and the longest runs of one bin) are counted eight at a time; the other
-    // values' bins are packed into a buffer and counted from there.
-    if constexpr (std::is_same_v<F, float>) {
-        if (!check_finite && has_avx2()) {
-            constexpr int64_t kChunk = 2048;
-            alignas(32) int32_t idx[kChunk + 8];
-            uint64_t zeros = 0;
-            int64_t i = 0;
-            for (; i + 8 <= n;) {
-                const int64_t m = std::min<int64_t>(kChunk, (n - i) / 8 * 8);
-                const int64_t cnt = pack_bins_avx2(x + i, m, scale, idx, zeros);
-                i += m;
-                if (big) {
-                    int64_t k = 0;
-                    for (; k + 4 <= cnt; k += 4) {
-                        ++c[0][idx[k]];
-                        ++c[1][idx[k + 1]];
-                        ++c[2][idx[k + 2]];
-                        ++c[3][idx[k + 3]];
-                    }
-                    for (; k < cnt; ++k) ++c[0][idx[k]];
-                } else {
-                    for (int64_t k = 0; k < cnt; ++k) ++bins[idx[k]];
-                }
-            }
-            for (; i < n; ++i) ++bins[index(x[i])];
-            bins[half] += zeros;
-            if (big)
-                for (int b = 0; b < Histogram::kBins; ++b) bins[b] += (uint64_t)c[0][b] + c[1][b] + c[2][b] + c[3][b];
-            return;
-        }
-    }
-#endif
     if (!big || check_finite) {
         for (int64_t i = 0; i < n; ++i) {
             float v = x[i];
@@ -228,6 +193,13 @@ void fill_impl(const float* x, int64_t n, F scale, bool check_finite, uint64_t* 
 }
 
 void fill(const float* x, int64_t n, int exponent, bool check_finite, uint64_t* bins) {
+#if HQ_HIST_AVX2
+    if (!check_finite && exponent <= 12 && exponent >= -115 && has_avx2()) {
+        Extent ignored;  // every value is known finite and inside the range here
+        fill_in_range_avx2(x, n, std::ldexp(1.0f, 12 - exponent), exponent, bins, 1, ignored);
+        return;
+    }
+#endif
     if (exponent <= 12 && exponent >= -115)
         fill_impl<float>(x, n, std::ldexp(1.0f, 12 - exponent), check_finite, bins);
     else
@@ -236,7 +208,10 @@ void fill(const float* x, int64_t n, int exponent, bool check_finite, uint64_t* 
 
 // Min and max over the non-NaN values, and the NaN count. SSE: minps/maxps return their second
 // operand when either is NaN, which skips NaNs exactly like the scalar `v < m ? v : m`.
-void minmax_nan(const float* x, int64_t n, float& mn, float& mx, uint64_t& nan) {
+void minmax_nan(const float* x, int64_t n, Extent& ext) {
+    float& mn = ext.mn;
+    float& mx = ext.mx;
+    uint64_t& nan = ext.nan;
     int64_t i = 0;
 #if defined(__SSE2__)
     __m128 vmn = _mm_set1_ps(mn), vmx = _mm_set1_ps(mx);
@@ -295,27 +270,13 @@ void Histogram::add(const float* x, int64_t n) {
 #if HQ_HIST_AVX2
     if (with_bins_ && !bins_.empty() && exp_ <= 12 && exp_ >= -115 && has_avx2() && add_in_range(x, n)) return;
 #endif
-    float mn = std::numeric_limits<float>::infinity(), mx = -mn;
-    uint64_t nan = 0;
-    const int64_t grain = 1 << 15;
-    if (n < 2 * grain || num_threads() == 1) {
-        minmax_nan(x, n, mn, mx, nan);
-    } else {  // chunk-wise, combined exactly (min, max and counts do not depend on the order)
-        const int64_t chunks = std::min<int64_t>(num_threads(), n / grain);
-        std::vector<float> cmn(chunks, mn), cmx(chunks, mx);
-        std::vector<uint64_t> cnan(chunks, 0);
-        parallel_for(chunks, 1, [&](int64_t b, int64_t e2) {
-            for (int64_t c = b; c < e2; ++c) {
-                const int64_t s0 = n * c / chunks, t0 = n * (c + 1) / chunks;
-                minmax_nan(x + s0, t0 - s0, cmn[c], cmx[c], cnan[c]);
-            }
-        });
-        for (int64_t c = 0; c < chunks; ++c) {
-            mn = cmn[c] < mn ? cmn[c] : mn;
-            mx = cmx[c] > mx ? cmx[c] : mx;
-            nan += cnan[c];
-        }
-    }
+    const int64_t chunks = chunks_for(n);
+    std::vector<Extent> part(chunks);
+    for_chunks(n, chunks, [&](int64_t c, int64_t b, int64_t e) { minmax_nan(x + b, e - b, part[c]); });
+    Extent ext;
+    for (const auto& p : part) ext.merge(p);
+    float mn = ext.mn, mx = ext.mx;
+    const uint64_t nan = ext.nan;
     uint64_t inf = 0;
     bool check = nan > 0;
     if (std::isinf(mn) || std::isinf(mx)) {  // recompute over finite values only
@@ -339,19 +300,15 @@ void Histogram::add(const float* x, int64_t n) {
     if (!with_bins_) return;
     grow_to(std::max(needed_exponent(mn, mx), bins_.empty() ? kMinExp : exp_));
     static_assert(kBins == 8192, "fill() assumes kBins / 2 == 2^12");
-    if (n < 2 * grain || num_threads() == 1) {
+    if (chunks == 1) {
         fill(x, n, exp_, check, bins_.data());
         return;
     }
     // Chunk-local histograms summed in chunk order: integer sums, so the result is exact.
-    const int64_t chunks = std::min<int64_t>(num_threads(), n / grain);
     std::vector<std::vector<uint64_t>> local(chunks);
-    parallel_for(chunks, 1, [&](int64_t b, int64_t e2) {
-        for (int64_t c = b; c < e2; ++c) {
-            local[c].assign(kBins, 0);
-            int64_t s = n * c / chunks, t = n * (c + 1) / chunks;
-            fill(x + s, t - s, exp_, check, local[c].data());
-        }
+    for_chunks(n, chunks, [&](int64_t c, int64_t b, int64_t e) {
+        local[c].assign(kBins, 0);
+        fill(x + b, e - b, exp_, check, local[c].data());
     });
     for (const auto& l : local)
         for (int i = 0; i < kBins; ++i) bins_[i] += l[i];
@@ -362,46 +319,30 @@ void Histogram::add(const float* x, int64_t n) {
 // that does not hold (a NaN, an Inf, a value outside), the pass is taken back and add() does it the general way.
 bool Histogram::add_in_range(const float* x, int64_t n) {
     const float scale = std::ldexp(1.0f, 12 - exp_);
-    const float inf = std::numeric_limits<float>::infinity();
-    auto fits = [&](float mn, float mx, uint64_t nan) {
-        return nan == 0 && std::fabs(mn) <= FLT_MAX && std::fabs(mx) <= FLT_MAX && needed_exponent(mn, mx) <= exp_;
-    };
-    const int64_t grain = 1 << 15;
-    if (n < 2 * grain || num_threads() == 1) {
-        float mn = inf, mx = -inf;
-        uint64_t nan = 0;
-        fill_in_range_avx2(x, n, scale, exp_, bins_.data(), 1, mn, mx, nan);
-        if (fits(mn, mx, nan)) {
-            add_minmax(mn, mx, (uint64_t)n);
-            return true;
+    // One chunk goes straight into the bins (taken back below where the data does not fit); several into
+    // chunk-local bins, added only where it fits.
+    const int64_t chunks = chunks_for(n);
+    std::vector<std::vector<uint64_t>> local(chunks > 1 ? chunks : 0);
+    std::vector<Extent> part(chunks);
+    for_chunks(n, chunks, [&](int64_t c, int64_t b, int64_t e) {
+        uint64_t* bins = bins_.data();
+        if (chunks > 1) {
+            local[c].assign(kBins, 0);
+            bins = local[c].data();
         }
-        float m2 = inf, x2 = -inf;
-        uint64_t n2 = 0;
-        fill_in_range_avx2(x, n, scale, exp_, bins_.data(), ~uint64_t(0), m2, x2, n2);  // exactly undone
+        fill_in_range_avx2(x + b, e - b, scale, exp_, bins, 1, part[c]);
+    });
+    Extent ext;
+    for (const auto& p : part) ext.merge(p);
+    if (ext.nan != 0 || !(std::fabs(ext.mn) <= FLT_MAX) || !(std::fabs(ext.mx) <= FLT_MAX) ||
+        needed_exponent(ext.mn, ext.mx) > exp_) {
+        Extent ignored;
+        if (chunks == 1) fill_in_range_avx2(x, n, scale, exp_, bins_.data(), ~uint64_t(0), ignored);  // exactly undone
         return false;
     }
-    const int64_t chunks = std::min<int64_t>(num_threads(), n / grain);
-    std::vector<std::vector<uint64_t>> local(chunks);
-    std::vector<float> cmn(chunks, inf), cmx(chunks, -inf);
-    std::vector<uint64_t> cnan(chunks, 0);
-    parallel_for(chunks, 1, [&](int64_t b, int64_t e2) {
-        for (int64_t c = b; c < e2; ++c) {
-            local[c].assign(kBins, 0);
-            const int64_t s0 = n * c / chunks, t0 = n * (c + 1) / chunks;
-            fill_in_range_avx2(x + s0, t0 - s0, scale, exp_, local[c].data(), 1, cmn[c], cmx[c], cnan[c]);
-        }
-    });
-    float mn = inf, mx = -inf;
-    uint64_t nan = 0;
-    for (int64_t c = 0; c < chunks; ++c) {
-        mn = cmn[c] < mn ? cmn[c] : mn;
-        mx = cmx[c] > mx ? cmx[c] : mx;
-        nan += cnan[c];
-    }
-    if (!fits(mn, mx, nan)) return false;
     for (const auto& l : local)
         for (int i = 0; i < kBins; ++i) bins_[i] += l[i];
-    add_minmax(mn, mx, (uint64_t)n);
+    add_minmax(ext.mn, ext.mx, (uint64_t)n);
     return true;
 }
 #endif
@@ -542,201 +483,6 @@ Histogram Histogram::from_minmax(float mn, float mx, uint64_t count, uint64_t na
         h.max_ = unsigned_zero(mx);
     }
     return h;
-}
-
-Method parse_method(const std::string& s) {
-    if (s == "minmax") return Method::MinMax;
-    if (s == "percentile") return Method::Percentile;
-    if (s == "entropy") return Method::Entropy;
-    if (s == "mse") return Method::Mse;
-    HQ_FAIL("--method '", s, "': expected minmax, percentile, entropy or mse");
-}
-
-std::string method_name(Method m) {
-    switch (m) {
-        case Method::MinMax: return "minmax";
-        case Method::Percentile: return "percentile";
-        case Method::Entropy: return "entropy";
-        case Method::Mse: return "mse";
-    }
-    return "?";
-}
-
-namespace {
-
-// |x| histogram: abs[k] counts values with |x| in about [k*w, (k+1)*w).
-std::vector<double> abs_bins(const Histogram& h) {
-    const int half = Histogram::kBins / 2;
-    std::vector<double> a(half);
-    for (int k = 0; k < half; ++k) a[k] = (double)h.bins()[half + k] + (double)h.bins()[half - 1 - k];
-    return a;
-}
-
-Range finish(const Histogram& h, double lo, double hi) {
-    lo = std::max(lo, (double)h.min());
-    hi = std::min(hi, (double)h.max());
-    Range r{(float)std::min(lo, 0.0), (float)std::max(hi, 0.0)};
-    return r;
-}
-
-// KL divergence of P = a[0..i) with the outliers a[i..) added to its last bin, against Q = the clipped
-// slice quantized to `levels` chunks (each chunk's mass spread evenly over the bins where P is
-// nonzero). O(levels) per candidate with prefix sums of a, a*log(a) and nonzero counts.
-double entropy_threshold(const Histogram& h) {
-    std::vector<double> a = abs_bins(h);
-    // Values in the first bin (|x| < one bin width; the zeros of ReLU outputs) quantize to about zero
-    // at any threshold; left in, their spike makes KL favour tiny thresholds (NVIDIA's
-    // pytorch-quantization skips zeros for the same reason).
-    a[0] = 0;
-    int nb = (int)a.size();
-    while (nb > 0 && a[nb - 1] == 0) --nb;
-    const double w = h.bin_width();
-    const int levels = 128;
-    if (nb <= levels) return nb * w;
-    std::vector<double> sum(nb + 1, 0), xlogx(nb + 1, 0);
-    std::vector<int> nz(nb + 1, 0);
-    for (int k = 0; k < nb; ++k) {
-        sum[k + 1] = sum[k] + a[k];
-        xlogx[k + 1] = xlogx[k] + (a[k] > 0 ? a[k] * std::log(a[k]) : 0.0);
-        nz[k + 1] = nz[k] + (a[k] > 0);
-    }
-    const double total = sum[nb];
-    auto kl_at = [&](int i) {
-        const double outliers = total - sum[i];
-        const double last = a[i - 1] + outliers;  // P's last bin
-        // Sum over chunks of P_j log(P_j-ish) terms; q_k = A_j / nz_j / qs on P's nonzero bins.
-        double qs = 0, pn = 0;
-        double acc = 0;    // over chunks where Q has mass: sum_k p_k log p_k - sum_j P_j log(A_j / nz_j)
-        double empty = 0;  // P mass in a chunk where Q has none (only the outliers in the last bin)
-        for (int j = 0; j < levels; ++j) {
-            int s = (int)((int64_t)i * j / levels), e = (int)((int64_t)i * (j + 1) / levels);
-            double A = sum[e] - sum[s];
-            double Pj = A;
-            int nzj = nz[e] - nz[s];
-            double plogp = xlogx[e] - xlogx[s];
-            if (e == i) {  // the chunk holding P's last bin
-                double al = a[i - 1];
-                plogp += (last > 0 ? last * std::log(last) : 0.0) - (al > 0 ? al * std::log(al) : 0.0);
-                Pj += outliers;
-                nzj += (al == 0 && last > 0);
-            }
-            if (nzj == 0) continue;
-            if (A <= 0) {
-                empty += Pj;
-                continue;
-            }
-            qs += A;
-            pn += Pj;
-            acc += plogp - Pj * std::log(A / nzj);
-        }
-        // Where Q is empty it is smoothed to probability eps (as TensorRT's reference does).
-        const double eps = 1e-4;
-        double kl = acc / total + (pn / total) * (std::log(qs) - std::log(total));
-        if (empty > 0) kl += (empty / total) * std::log((empty / total) / eps);
-        return kl;
-    };
-    // Coarse search over at most ~256 candidates, then every bin around the best one.
-    const int step = std::max(1, (nb - levels) / 256);
-    double best_kl = std::numeric_limits<double>::infinity();
-    int best_i = nb;
-    for (int i = levels; i <= nb; i += step) {
-        double kl = kl_at(i);
-        if (kl < best_kl) {
-            best_kl = kl;
-            best_i = i;
-        }
-    }
-    if (step > 1) {
-        int lo = std::max(levels, best_i - step), hi = std::min(nb, best_i + step);
-        for (int i = lo; i <= hi; ++i) {
-            double kl = kl_at(i);
-            if (kl < best_kl) {
-                best_kl = kl;
-                best_i = i;
-            }
-        }
-    }
-    return best_i * w;
-}
-
-// Range [lo, hi] minimizing the expected squared error of 8-bit quantization over the histogram
-// (bin centres): clipping error outside, step^2/12 inside. O(log bins) per candidate with prefix sums.
-void mse_range(const Histogram& h, double& lo_out, double& hi_out) {
-    const auto& b = h.bins();
-    const int B = Histogram::kBins;
-    std::vector<double> n(B + 1, 0), s1(B + 1, 0), s2(B + 1, 0), centre(B);
-    for (int i = 0; i < B; ++i) {
-        double c = h.edge(i) + 0.5 * h.bin_width();
-        centre[i] = c;
-        n[i + 1] = n[i] + (double)b[i];
-        s1[i + 1] = s1[i] + (double)b[i] * c;
-        s2[i + 1] = s2[i] + (double)b[i] * c * c;
-    }
-    // Bins [0, k) have centres < x: the first bin whose centre is >= x.
-    auto split = [&](double x) { return (int)(std::lower_bound(centre.begin(), centre.end(), x) - centre.begin()); };
-    const double amax = std::max(std::fabs((double)h.min()), std::fabs((double)h.max()));
-    double best = std::numeric_limits<double>::infinity();
-    lo_out = h.min();
-    hi_out = h.max();
-    const int candidates = 512;
-    for (int k = 1; k <= candidates; ++k) {
-        double t = amax * k / candidates;
-        double lo = std::min(0.0, std::max((double)h.min(), -t)), hi = std::max(0.0, std::min((double)h.max(), t));
-        double step = (hi - lo) / 255.0;
-        if (step <= 0) continue;
-        int a = split(lo), z = split(hi);  // below: [0, a); inside: [a, z'); above: centres > hi
-        while (z < B && centre[z] <= hi) ++z;
-        double below = lo * lo * n[a] - 2 * lo * s1[a] + s2[a];
-        double na = n[B] - n[z], sa = s1[B] - s1[z], qa = s2[B] - s2[z];
-        double above = qa - 2 * hi * sa + hi * hi * na;
-        double inside = (n[z] - n[a]) * step * step / 12.0;
-        double err = below + above + inside;
-        if (err < best) {
-            best = err;
-            lo_out = lo;
-            hi_out = hi;
-        }
-    }
-}
-
-double quantile(const Histogram& h, double q) {
-    // Value below which a fraction q of the values lie, interpolated linearly inside its bin.
-    const auto& b = h.bins();
-    double target = q * (double)h.count(), cum = 0;
-    for (int i = 0; i < Histogram::kBins; ++i) {
-        if (b[i] == 0) continue;
-        if (cum + (double)b[i] >= target) {
-            double frac = (target - cum) / (double)b[i];
-            return h.edge(i) + frac * h.bin_width();
-        }
-        cum += (double)b[i];
-    }
-    return h.max();
-}
-
-}  // namespace
-
-Range compute_range(const Histogram& h, Method m, double percentile) {
-    if (h.empty()) return Range{};
-    if (!h.has_bins()) return finish(h, h.min(), h.max());
-    switch (m) {
-        case Method::MinMax: return finish(h, h.min(), h.max());
-        case Method::Percentile: {
-            HQ_CHECK(percentile > 50 && percentile <= 100, "--percentile ", percentile, ": expected a value in (50, 100]");
-            double p = percentile / 100.0;
-            return finish(h, quantile(h, 1.0 - p), quantile(h, p));
-        }
-        case Method::Entropy: {
-            double t = entropy_threshold(h);
-            return finish(h, -t, t);
-        }
-        case Method::Mse: {
-            double lo, hi;
-            mse_range(h, lo, hi);
-            return finish(h, lo, hi);
-        }
-    }
-    return Range{};
 }
 
 }  // namespace hq::calib

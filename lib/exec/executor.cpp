@@ -41,7 +41,7 @@ public:
         std::fprintf(stderr, "HQ_PROFILE: %-40s %10s %12s %7s\n", "step", "calls", "total ms", "%");
         for (const auto& r : v)
             std::fprintf(stderr, "HQ_PROFILE: %-40s %10lld %12.3f %7.1f\n", r.first.c_str(), (long long)r.second.first,
-                         r.second.second * 1e3, r.first == "(run)" ? 100.0 :  100.0 * r.second.second / total);
+                         r.second.second * 1e3, r.first == "(run)" ? 100.0 : 100.0 * r.second.second / total);
     }
 
 private:
@@ -128,6 +128,7 @@ Executor::Executor(const graph::Model& model, const Backend& backend) : model_(m
         pad_folds_ = graph::plan_pad_folds(g, model_.opset(""));
         for (const auto& f : pad_folds_) {
             pad_folds_slot_.push_back(slot_of_.at(f.input));
+            folded_pad_out_.push_back(slot_of_.at(g.nodes[f.pad].outputs[0]));
             fold_of_[f.conv] = (int)(&f - pad_folds_.data());
             folded_pad_[f.pad] = 1;
             spdlog::trace("fusion: {} skipped, its pads go to {}", g.nodes[f.pad].label(), g.nodes[f.conv].label());
@@ -375,8 +376,8 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
     // With an observer, the unfused plan: every tensor is produced and observed as without fusion (also where a
     // value to keep is a skipped Pad's result).
     rs.fused = !observer && !fused_steps_.empty();
-    for (const auto& f : pad_folds_)
-        if (kept[(size_t)slot_of_.at(model_.graph.nodes[f.pad].outputs[0])]) rs.fused = false;
+    for (int sl : folded_pad_out_)
+        if (kept[(size_t)sl]) rs.fused = false;
     const auto& steps = rs.fused ? fused_steps_ : plain_steps_;
     if (!fused_steps_.empty()) rs.may_block = rs.fused ? &may_block_ : observer_any_layout ? &may_block_plain_ : nullptr;
     Profile& prof = Profile::get();

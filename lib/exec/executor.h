@@ -99,6 +99,7 @@ private:
     std::vector<GroupPlan> group_plans_;
     std::vector<graph::PadFold> pad_folds_;  // fused plan only
     std::vector<int> pad_folds_slot_;        // per fold: slot of the Pad's input
+    std::vector<int> folded_pad_out_;        // per fold: slot of the Pad's result (kept: the unfused plan runs)
     std::vector<int> fold_of_;               // per node: the fold whose Conv it is (-1: none)
     std::vector<char> folded_pad_;           // per node: a Pad the fused plan skips
     std::vector<Step> plain_steps_, fused_steps_;
