@@ -110,6 +110,61 @@ TEST_CASE("oneDNN Conv agrees with the OpenBLAS reference on every geometry", "[
     }
 }
 
+TEST_CASE("dilated convs run on oneDNN as a batch of phases, bit for bit the direct sums", "[fusion][conv]") {
+    using exec::cpu::DnnlConvGeom;
+    // MLSD-tiny's decoder geometry, scaled down: 3x3 dilated by 5 (pads 5) and by 2 x 3 (pads 2 / 3), with a bias, a
+    // residual Add and Relu, on plain and on channel-blocked tensors.
+    struct Case {
+        int64_t H, W, dh, dw, ph, pw;
+    };
+    const int64_t B = exec::cpu::dnnl_block(), C = 2 * B, M = 2 * B, N = 2;
+    for (const Case& c : {Case{20, 15, 5, 5, 5, 5}, Case{12, 18, 2, 3, 2, 3}}) {
+        for (bool blocked : {false, true}) {
+            INFO("H " << c.H << " W " << c.W << " blocked " << blocked);
+            DnnlConvGeom g;
+            g.nsp = 2, g.N = N, g.C = C, g.M = M;
+            g.in[0] = g.out[0] = g.k[0] = g.s[0] = g.d[0] = 1;
+            g.pb[0] = g.pe[0] = 0;
+            g.in[1] = g.out[1] = c.H, g.in[2] = g.out[2] = c.W;
+            g.k[1] = g.k[2] = 3, g.s[1] = g.s[2] = 1, g.d[1] = c.dh, g.d[2] = c.dw;
+            g.pb[1] = g.pe[1] = c.ph, g.pb[2] = g.pe[2] = c.pw;
+            g.src_blocked = g.dst_blocked = blocked;
+            Tensor x = test::random_tensor({N, C, c.H, c.W}, 21), w = test::random_tensor({M, C, 3, 3}, 22),
+                   b = test::random_tensor({M}, 23), r = test::random_tensor({N, M, c.H, c.W}, 24);
+            // Direct sums in double: y = relu(conv + bias + r).
+            std::vector<double> want((size_t)(N * M * c.H * c.W));
+            const float *xp = x.data<float>(), *wp = w.data<float>(), *rp = r.data<float>();
+            for (int64_t n = 0; n < N; ++n)
+                for (int64_t m = 0; m < M; ++m)
+                    for (int64_t i = 0; i < c.H; ++i)
+                        for (int64_t j = 0; j < c.W; ++j) {
+                            double acc = b.data<float>()[m];
+                            for (int64_t ci = 0; ci < C; ++ci)
+                                for (int64_t ki = 0; ki < 3; ++ki)
+                                    for (int64_t kj = 0; kj < 3; ++kj) {
+                                        const int64_t h = i + ki * c.dh - c.ph, v = j + kj * c.dw - c.pw;
+                                        if (h < 0 || h >= c.H || v < 0 || v >= c.W) continue;
+                                        acc += (double)xp[((n * C + ci) * c.H + h) * c.W + v] *
+                                               wp[((m * C + ci) * 3 + ki) * 3 + kj];
+                                    }
+                            const size_t o = (size_t)(((n * M + m) * c.H + i) * c.W + j);
+                            want[o] = std::max(acc + rp[o], 0.0);
+                        }
+            Tensor xin = blocked ? exec::cpu::plain_to_blocked(x) : x;
+            Tensor y = blocked ? exec::cpu::plain_to_blocked(r) : r.clone();
+            std::vector<graph::PostOp> ops(2);
+            ops[0].kind = graph::PostOp::Kind::Add;
+            ops[1].kind = graph::PostOp::Kind::Relu;
+            REQUIRE(exec::cpu::dnnl_conv_f32(g, xin.data<float>(), wp, nullptr, b.data<float>(), y.data<float>(), ops));
+            Tensor got = blocked ? exec::cpu::blocked_to_plain(y) : y;
+            double worst = 0;
+            for (size_t o = 0; o < want.size(); ++o)
+                worst = std::max(worst, std::fabs(got.data<float>()[o] - want[o]) / (1 + std::fabs(want[o])));
+            CHECK(worst < 1e-5);
+        }
+    }
+}
+
 TEST_CASE("every fused post-op matches the unfused kernels", "[fusion]") {
     AllConvsOnDnnl all_on_dnnl;
     const Shape xs = {1, 8, 10, 10}, ys = {1, 16, 10, 10};

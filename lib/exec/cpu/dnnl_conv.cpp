@@ -214,7 +214,7 @@ void* staging(int slot, size_t n) {
         size_t n = 0;
         ~Buf() { std::free(p); }
     };
-    thread_local Buf bufs[4];
+    thread_local Buf bufs[6];
     Buf& b = bufs[slot];
     if (b.n < n) {
         std::free(b.p);
@@ -345,8 +345,81 @@ std::string dnnl_conv_impl(const DnnlConvGeom& g, bool bias, const std::vector<g
     return p->ok ? p->impl : "";
 }
 
+namespace {
+
+// A stride-1 2-D conv dilated by (dh, dw) whose input size and pads are multiples of the dilation is a batch of
+// dh * dw undilated convs, one per phase (r, q) of the input grid (space to batch): y[dh*i + r][dw*j + q] =
+// sum_k w[k] * x[dh*(i + kh - pb/dh) + r][dw*(j + kw - pw/dw) + q] (x zero outside), the same taps in the same
+// order. oneDNN 2.6 has no jit kernel for some dilated geometries (MLSD's 5x-dilated 3x3 on nChw8c: reference only).
+bool space_to_batch_fits(const DnnlConvGeom& g) {
+    if (g.nsp != 2) return false;
+    bool dilated = false;
+    for (int i = 1; i < 3; ++i) {
+        const int64_t d = g.d[i];
+        if (d < 1 || g.s[i] != 1 || g.in[i] % d || g.out[i] % d || g.pb[i] % d || g.pe[i] % d) return false;
+        dilated |= d > 1;
+    }
+    return dilated;
+}
+
+// [N][C/E][H][W][E] <-> [N*dh*dw][C/E][H/dh][W/dw][E] (E = channels per stored element group: 1 plain, the block
+// size channel-blocked); batch index (n*dh + h%dh)*dw + w%dw.
+template <int64_t E>
+void phase_rows(bool to_batch, const float* a, float* b, int64_t N, int64_t CG, int64_t H, int64_t W, int64_t dh,
+                int64_t dw) {
+    const int64_t H2 = H / dh, W2 = W / dw;
+    parallel_for(N * CG * H, 8, [&](int64_t lo, int64_t hi) {
+        for (int64_t row = lo; row < hi; ++row) {
+            const int64_t h = row % H, cg = row / H % CG, n = row / (H * CG);
+            const int64_t grid = row * W * E;
+            for (int64_t q = 0; q < dw; ++q) {
+                const int64_t n2 = (n * dh + h % dh) * dw + q;
+                const int64_t phase = ((n2 * CG + cg) * H2 + h / dh) * W2 * E;
+                for (int64_t j = 0; j < W2; ++j) {
+                    const int64_t g = grid + (j * dw + q) * E, p = phase + j * E;
+                    if (to_batch) std::memcpy(b + p, a + g, E * sizeof(float));
+                    else std::memcpy(b + g, a + p, E * sizeof(float));
+                }
+            }
+        }
+    });
+}
+
+void phase_shuffle(bool to_batch, const float* a, float* b, int64_t N, int64_t CG, int64_t H, int64_t W, int64_t E,
+                   int64_t dh, int64_t dw) {
+    if (E == 16) phase_rows<16>(to_batch, a, b, N, CG, H, W, dh, dw);
+    else if (E == 8) phase_rows<8>(to_batch, a, b, N, CG, H, W, dh, dw);
+    else phase_rows<1>(to_batch, a, b, N, CG * E, H, W, dh, dw);
+}
+
+}  // namespace
+
 bool dnnl_conv_f32(const DnnlConvGeom& g, const float* x, const float* w, const std::shared_ptr<void>* w_owner,
                    const float* bias, float* y, const std::vector<graph::PostOp>& ops) {
+    if (space_to_batch_fits(g) && !get(g, bias != nullptr, ops)->ok) {
+        DnnlConvGeom b = g;
+        const int64_t dh = g.d[1], dw = g.d[2];
+        b.N = g.N * dh * dw;
+        for (int i = 1; i < 3; ++i) {
+            b.in[i] = g.in[i] / g.d[i];
+            b.out[i] = g.out[i] / g.d[i];
+            b.pb[i] = g.pb[i] / g.d[i];
+            b.pe[i] = g.pe[i] / g.d[i];
+            b.d[i] = 1;
+        }
+        if (!get(b, bias != nullptr, ops)->ok) return false;
+        const int64_t ex = g.src_blocked ? dnnl_block() : 1, ey = g.dst_blocked ? dnnl_block() : 1;
+        const size_t nx = (size_t)(g.N * g.C * g.in[1] * g.in[2]), ny = (size_t)(g.N * g.M * g.out[1] * g.out[2]);
+        float* xb = static_cast<float*>(staging(4, nx * sizeof(float)));
+        float* yb = static_cast<float*>(staging(5, ny * sizeof(float)));
+        phase_shuffle(true, x, xb, g.N, g.C / ex, g.in[1], g.in[2], ex, dh, dw);
+        bool sum = false;
+        make_post_ops(ops, sum);
+        if (sum) phase_shuffle(true, y, yb, g.N, g.M / ey, g.out[1], g.out[2], ey, dh, dw);  // the Add operand
+        if (!dnnl_conv_f32(b, xb, w, w_owner, bias, yb, ops)) return false;
+        phase_shuffle(false, yb, y, g.N, g.M / ey, g.out[1], g.out[2], ey, dh, dw);
+        return true;
+    }
     thread_local int omp_threads = 0;  // before creating primitives: oneDNN splits the work for this count
     if (omp_threads != num_threads()) {
         omp_threads = num_threads();
