@@ -97,6 +97,27 @@ TEST_CASE("cpu Gemm broadcasts C and honours alpha, beta, transposes", "[cpu][ge
         }
 }
 
+TEST_CASE("cpu Gemm with one row (the sgemv path) honours transposes, alpha and beta", "[cpu][gemm]") {
+    const int64_t K = 37, N = 70;  // N spans several 16-column chunks of the thread split
+    for (int ta : {0, 1})
+        for (int tb : {0, 1}) {
+            INFO("transA " << ta << " transB " << tb);
+            Tensor a = test::random_tensor(ta ? Shape{K, 1} : Shape{1, K}, 31),
+                   b = test::random_tensor(tb ? Shape{N, K} : Shape{K, N}, 32), c = test::random_tensor({N}, 33);
+            Tensor y = run1("Gemm", {a, b, c},
+                            {{"transA", test::attr_i(ta)},
+                             {"transB", test::attr_i(tb)},
+                             {"alpha", test::attr_f(0.5f)},
+                             {"beta", test::attr_f(2.f)}});
+            REQUIRE(y.shape() == Shape({1, N}));
+            for (int64_t j = 0; j < N; ++j) {
+                double acc = 0;
+                for (int64_t p = 0; p < K; ++p) acc += (double)a.data<float>()[p] * b.data<float>()[tb ? j * K + p : p * N + j];
+                CHECK(y.data<float>()[j] == Approx(0.5 * acc + 2.0 * c.data<float>()[j]).margin(1e-5));
+            }
+        }
+}
+
 TEST_CASE("cpu Einsum: GEMM path equals generic loops", "[cpu][gemm]") {
     struct Case {
         std::string eq;

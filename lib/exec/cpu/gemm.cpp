@@ -67,6 +67,12 @@ void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, c
         return;
     }
     split_gemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, [&](int64_t mm, int64_t nn, const float* pa, const float* pb, float* pc) {
+        if (mm == 1) {  // one row (a fully connected layer on one sample): sgemv streams B once, sgemm packs it first
+            const int incx = ta ? (int)std::max<int64_t>(lda, 1) : 1, ld = (int)std::max<int64_t>(ldb, 1);
+            if (tb) cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)nn, (int)k, alpha, pb, ld, pa, incx, beta, pc, 1);
+            else cblas_sgemv(CblasRowMajor, CblasTrans, (int)k, (int)nn, alpha, pb, ld, pa, incx, beta, pc, 1);
+            return;
+        }
         cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)mm, (int)nn,
                     (int)k, alpha, pa, (int)std::max<int64_t>(lda, 1), pb, (int)std::max<int64_t>(ldb, 1), beta, pc,
                     (int)std::max<int64_t>(ldc, 1));
