@@ -74,10 +74,15 @@ public:
         batch_bytes_ = 0;
         ready_.notify_one();
     }
-    // Waits until every queued tensor is observed.
+    // Waits until every queued tensor is observed (inline: merges the workers' parts into their histograms).
     void finish() {
         flush();
-        if (inline_) return;
+        if (inline_) {
+            for (auto& [h, parts] : parts_)
+                for (const auto& p : parts) h->merge(p);
+            parts_.clear();
+            return;
+        }
         {
             std::lock_guard<std::mutex> lk(mu_);
             if (done_) return;
@@ -89,28 +94,31 @@ public:
 
 private:
     static constexpr size_t kBatchBytes = 1 << 20, kMaxBatches = 2;  // at most ~3 MB in flight
-    // Big tensors split inside Histogram::add; the small ones of a batch go to the workers whole, one histogram
-    // per item (a batch never holds one tensor name twice: it is flushed at every sample's end).
-    static void observe_inline(Batch& b) {
-        std::vector<size_t> small;
+    // Every worker takes its share of every tensor of the batch (the same number of values each) into its own
+    // part of that tensor's histogram; the parts are merged at the end. Histograms depend only on the multiset of
+    // values, so this is exact, and no worker waits on another's bigger tensor.
+    void observe_inline(Batch& b) {
+        const int64_t team = std::max(1, num_threads());
+        std::vector<std::vector<Histogram>*> parts(b.size());
         for (size_t i = 0; i < b.size(); ++i) {
-            if (b[i].second.numel() >= (1 << 16)) b[i].first->add(b[i].second.data<float>(), b[i].second.numel());
-            else small.push_back(i);
+            auto it = parts_.find(b[i].first);
+            if (it == parts_.end())
+                it = parts_.emplace(b[i].first, std::vector<Histogram>((size_t)team, Histogram(b[i].first->has_bins()))).first;
+            parts[i] = &it->second;
         }
-        std::set<Histogram*> distinct;
-        for (size_t i : small) distinct.insert(b[i].first);
-        if (distinct.size() != small.size()) {  // not expected; keep it exact anyway
-            for (size_t i : small) b[i].first->add(b[i].second.data<float>(), b[i].second.numel());
-            return;
-        }
-        parallel_for((int64_t)small.size(), 1, [&](int64_t lo, int64_t hi) {
-            for (int64_t k = lo; k < hi; ++k) {
-                auto& [h, t] = b[small[(size_t)k]];
-                h->add(t.data<float>(), t.numel());
-            }
+        parallel_for(team, 1, [&](int64_t lo, int64_t hi) {
+            for (int64_t w = lo; w < hi; ++w)
+                for (size_t i = 0; i < b.size(); ++i) {
+                    const int64_t n = b[i].second.numel();
+                    // Tensors below a few thousand values go whole to one worker (by position), bigger ones in shares.
+                    const int64_t begin = n < 4096 ? ((int64_t)i % team == w ? 0 : n) : n * w / team;
+                    const int64_t end = n < 4096 ? n : n * (w + 1) / team;
+                    if (end > begin) (*parts[i])[(size_t)w].add(b[i].second.data<float>() + begin, end - begin, false);
+                }
         });
     }
     bool inline_ = false;
+    std::map<Histogram*, std::vector<Histogram>> parts_;  // inline: each histogram's per-worker parts
     void loop() {
         for (;;) {
             Batch b;

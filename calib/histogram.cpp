@@ -80,12 +80,13 @@ struct PackTable {
     }
 };
 
-// One pass over x[0..n) for a histogram whose range [-2^e, 2^e) is already set (float scale): min/max over the
-// non-NaN values, the NaN count, and every value's bin at this range added to bins with `delta` (+1; -1 takes a
-// pass back exactly: the same data gives the same bins). Bins are clamped into [0, kBins), so values outside the
-// range (which the caller then rejects: it redoes the data the general way) stay in bounds.
+// One pass over x[0..n) (n < 2^32) for a histogram whose range [-2^e, 2^e) is already set (float scale): min/max
+// over the non-NaN values, the NaN count, and every value's bin at this range counted in `counts` (uint32, kBins:
+// the thread's Scratch, small enough to stay in cache across tensors, where the uint64 bins of a histogram seen once
+// a sample are not). Bins are clamped into [0, kBins), so values outside the range (which the caller then rejects:
+// it redoes the data the general way) stay in bounds.
 __attribute__((target("avx2,popcnt"))) void fill_in_range_avx2(const float* x, int64_t n, float scale, int exponent,
-                                                                 uint64_t* bins, uint64_t delta, Extent& ext) {
+                                                                 uint32_t* counts, Extent& ext) {
     static const PackTable table;
     constexpr int32_t half = Histogram::kBins / 2;
     constexpr int64_t kChunk = 2048;
@@ -118,7 +119,7 @@ __attribute__((target("avx2,popcnt"))) void fill_in_range_avx2(const float* x, i
             cnt += k;
             zeros += (uint64_t)(8 - k);
         }
-        for (int64_t k = 0; k < cnt; ++k) bins[idx[k]] += delta;
+        for (int64_t k = 0; k < cnt; ++k) ++counts[idx[k]];
     }
     alignas(32) float a[8], b[8];
     _mm256_store_ps(a, vmn);
@@ -142,11 +143,55 @@ __attribute__((target("avx2,popcnt"))) void fill_in_range_avx2(const float* x, i
             const float t = v * scale;
             int64_t q = (int64_t)t;
             q -= (float)q > t;
-            bins[std::clamp<int64_t>(half + q, 0, Histogram::kBins - 1)] += delta;
+            ++counts[std::clamp<int64_t>(half + q, 0, Histogram::kBins - 1)];
         }
     }
-    bins[half] += delta * zeros;
+    counts[half] += (uint32_t)zeros;
     ext.nan += nans;
+}
+
+// The calling thread's counts for fill_in_range_avx2: all zero between uses.
+uint32_t* scratch_counts() {
+    thread_local std::vector<uint32_t> c(Histogram::kBins, 0);
+    return c.data();
+}
+
+// bins += counts over the bins of [mn, mx] (and the zero bin) at scale, and counts back to zero there. Groups of
+// eight empty counts leave their bins untouched (a cold histogram's cache lines are read only where values fell).
+__attribute__((target("avx2"))) void fold_counts(uint32_t* counts, uint64_t* bins, float mn, float mx, float scale) {
+    constexpr int64_t half = Histogram::kBins / 2;
+    auto bin = [&](float v) {
+        const float t = v * scale;
+        int64_t q = (int64_t)t;
+        q -= (float)q > t;
+        return std::clamp<int64_t>(half + q, 0, Histogram::kBins - 1);
+    };
+    const int64_t lo = std::min(bin(mn), half) / 8 * 8, hi = std::max(bin(mx), half) + 1;
+    for (int64_t b = lo; b < hi; b += 8) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(counts + b));
+        if (_mm256_testz_si256(v, v)) continue;
+        for (int64_t k = b; k < b + 8; ++k) bins[k] += counts[k];
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(counts + b), _mm256_setzero_si256());
+    }
+}
+
+// Bins of x[0..n) at scale through the thread's scratch, folded into bins where the pass shows the data fits
+// (true); else the scratch is cleared and bins are untouched (false). Pieces of 2^31 values keep uint32 counts exact.
+bool bin_in_range(const float* x, int64_t n, float scale, int exponent, uint64_t* bins, Extent& ext) {
+    uint32_t* counts = scratch_counts();
+    const float range = std::ldexp(1.0f, exponent);
+    for (int64_t b = 0; b < n; b += (int64_t)1 << 31) {
+        const int64_t m = std::min<int64_t>(n - b, (int64_t)1 << 31);
+        Extent piece;
+        fill_in_range_avx2(x + b, m, scale, exponent, counts, piece);
+        ext.merge(piece);
+        if (piece.nan != 0 || !(std::fabs(piece.mn) < range && std::fabs(piece.mx) < range)) {  // as grow_to would
+            std::fill(counts, counts + Histogram::kBins, 0u);
+            return false;
+        }
+        fold_counts(counts, bins, piece.mn, piece.mx, scale);
+    }
+    return true;
 }
 #endif
 
@@ -196,8 +241,7 @@ void fill(const float* x, int64_t n, int exponent, bool check_finite, uint64_t* 
 #if HQ_HIST_AVX2
     if (!check_finite && exponent <= 12 && exponent >= -115 && has_avx2()) {
         Extent ignored;  // every value is known finite and inside the range here
-        fill_in_range_avx2(x, n, std::ldexp(1.0f, 12 - exponent), exponent, bins, 1, ignored);
-        return;
+        if (bin_in_range(x, n, std::ldexp(1.0f, 12 - exponent), exponent, bins, ignored)) return;
     }
 #endif
     if (exponent <= 12 && exponent >= -115)
@@ -265,12 +309,12 @@ void Histogram::grow_to(int e) {
     }
 }
 
-void Histogram::add(const float* x, int64_t n) {
+void Histogram::add(const float* x, int64_t n, bool split) {
     if (n <= 0) return;
 #if HQ_HIST_AVX2
-    if (with_bins_ && !bins_.empty() && exp_ <= 12 && exp_ >= -115 && has_avx2() && add_in_range(x, n)) return;
+    if (with_bins_ && !bins_.empty() && exp_ <= 12 && exp_ >= -115 && has_avx2() && add_in_range(x, n, split)) return;
 #endif
-    const int64_t chunks = chunks_for(n);
+    const int64_t chunks = split ? chunks_for(n) : 1;
     std::vector<Extent> part(chunks);
     for_chunks(n, chunks, [&](int64_t c, int64_t b, int64_t e) { minmax_nan(x + b, e - b, part[c]); });
     Extent ext;
@@ -317,31 +361,28 @@ void Histogram::add(const float* x, int64_t n) {
 #if HQ_HIST_AVX2
 // The common case once a range is set: every value finite and inside it. One pass gives min/max and the bins; where
 // that does not hold (a NaN, an Inf, a value outside), the pass is taken back and add() does it the general way.
-bool Histogram::add_in_range(const float* x, int64_t n) {
+bool Histogram::add_in_range(const float* x, int64_t n, bool split) {
     const float scale = std::ldexp(1.0f, 12 - exp_);
-    // One chunk goes straight into the bins (taken back below where the data does not fit); several into
-    // chunk-local bins, added only where it fits.
-    const int64_t chunks = chunks_for(n);
-    std::vector<std::vector<uint64_t>> local(chunks > 1 ? chunks : 0);
+    // One chunk goes straight into the bins (nothing is added where the data does not fit); several into
+    // chunk-local bins, added only where every chunk fits.
+    const int64_t chunks = split ? chunks_for(n) : 1;
     std::vector<Extent> part(chunks);
-    for_chunks(n, chunks, [&](int64_t c, int64_t b, int64_t e) {
-        uint64_t* bins = bins_.data();
-        if (chunks > 1) {
+    if (chunks == 1) {
+        if (!bin_in_range(x, n, scale, exp_, bins_.data(), part[0])) return false;
+    } else {
+        std::vector<std::vector<uint64_t>> local(chunks);
+        std::vector<char> fits(chunks, 0);
+        for_chunks(n, chunks, [&](int64_t c, int64_t b, int64_t e) {
             local[c].assign(kBins, 0);
-            bins = local[c].data();
-        }
-        fill_in_range_avx2(x + b, e - b, scale, exp_, bins, 1, part[c]);
-    });
+            fits[c] = bin_in_range(x + b, e - b, scale, exp_, local[c].data(), part[c]);
+        });
+        for (char f : fits)
+            if (!f) return false;
+        for (const auto& l : local)
+            for (int i = 0; i < kBins; ++i) bins_[i] += l[i];
+    }
     Extent ext;
     for (const auto& p : part) ext.merge(p);
-    if (ext.nan != 0 || !(std::fabs(ext.mn) <= FLT_MAX) || !(std::fabs(ext.mx) <= FLT_MAX) ||
-        needed_exponent(ext.mn, ext.mx) > exp_) {
-        Extent ignored;
-        if (chunks == 1) fill_in_range_avx2(x, n, scale, exp_, bins_.data(), ~uint64_t(0), ignored);  // exactly undone
-        return false;
-    }
-    for (const auto& l : local)
-        for (int i = 0; i < kBins; ++i) bins_[i] += l[i];
     add_minmax(ext.mn, ext.mx, (uint64_t)n);
     return true;
 }

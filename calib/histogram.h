@@ -28,8 +28,9 @@ public:
     explicit Histogram(bool with_bins = true) : with_bins_(with_bins) {}
     bool has_bins() const { return with_bins_; }
 
-    // Adds n float32 values.
-    void add(const float* x, int64_t n);
+    // Adds n float32 values. `split`: big inputs are split over the worker team (false: on the calling thread only,
+    // for callers that already run on the team).
+    void add(const float* x, int64_t n, bool split = true);
     // Adds another histogram (exact).
     void merge(const Histogram& o);
 
@@ -66,7 +67,7 @@ public:
 private:
     void grow_to(int e);  // doubles the range until it is 2^e
     void add_minmax(float mn, float mx, uint64_t finite);
-    bool add_in_range(const float* x, int64_t n);  // one pass where the range already covers x (AVX2)
+    bool add_in_range(const float* x, int64_t n, bool split);  // one pass where the range covers x (AVX2)
     bool with_bins_ = true;
     uint64_t count_ = 0, nan_ = 0, inf_ = 0;
     float min_ = 0, max_ = 0;
