@@ -3,7 +3,8 @@
 # samples with the same thread count.
 #
 #   scripts/bench_infer.sh [--threads N] [--reps R] [--r50-reps R] [--cls-copies C] [--r50-copies C]
-#                          [--r50-count K] [--set-reps R] [--set-copies C] [--only cls|resnet50|set] [--keep]
+#                          [--r50-count K] [--set-reps R] [--set-copies C] [--set-work-ms T]
+#                          [--only cls|resnet50|set] [--keep]
 #
 # Defaults: 2 threads, 7 repetitions for the bundled model (8 reference inputs repeated 50 times =
 # 400 samples), 5 repetitions for the generated ResNet-50 (8 random inputs repeated 4 times = 32).
@@ -16,7 +17,9 @@
 #         (c) the real CNNs of the bench set (ppocrv4_det, ppocrv4_rec, blazeface, mlsd_tiny, oww_embedding,
 #             mtcnn_onet) that `build-venv/bin/python scripts/bench_models.py prepare` wrote to $MODELS_DIR
 #             (default build-bench/models; missing ones are skipped), on their first 4 eval samples repeated
-#             --set-copies times (default 4), --set-reps repetitions (default 3).
+#             at least --set-copies times (default 4) and enough times that one timed run holds --set-work-ms
+#             (default 1500) of ORT's in-process latency (a 1 ms model gets 1500 samples, not 16: a process start
+#             varies by tens of ms on a shared machine), --set-reps repetitions (default 3).
 # A summary of every model's ratio ends the output.
 #
 # How latency per sample is measured (fair to both engines): both are timed the same way, as whole
@@ -36,7 +39,7 @@
 set -euo pipefail
 source "$(dirname "$0")/bench_common.sh"
 
-THREADS=2 REPS=7 R50_REPS=5 CLS_COPIES=50 R50_COPIES=4 R50_COUNT=8 ONLY="" KEEP=0 SET_REPS=3 SET_COPIES=4
+THREADS=2 REPS=7 R50_REPS=5 CLS_COPIES=50 R50_COPIES=4 R50_COUNT=8 ONLY="" KEEP=0 SET_REPS=3 SET_COPIES=4 SET_WORK_MS=1500
 MODELS_DIR=${MODELS_DIR:-$ROOT/build-bench/models}
 SET_CNNS="ppocrv4_det ppocrv4_rec blazeface mlsd_tiny oww_embedding mtcnn_onet"
 while [ $# -gt 0 ]; do
@@ -50,6 +53,7 @@ while [ $# -gt 0 ]; do
         --only) ONLY=$2; shift 2 ;;
         --set-reps) SET_REPS=$2; shift 2 ;;
         --set-copies) SET_COPIES=$2; shift 2 ;;
+        --set-work-ms) SET_WORK_MS=$2; shift 2 ;;
         --keep) KEEP=1; shift ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) fail "unknown option $1 (see --help)" ;;
@@ -69,11 +73,21 @@ hq_infer() { "$HQ" infer "$1" --data "$2" -o "$3" --threads "$THREADS" -q; }
 ort_infer() { node "$ORT_RUN" "$1" --data "$2" -o "$3" --threads "$THREADS"; }
 
 RESULTS=()
-bench_model() {  # label model data_dir copies reps [ort_reference_dir]
+bench_model() {  # label model data_dir copies reps [ort_reference_dir]; copies "auto:C": see --set-work-ms
     local label=$1 model=$2 data=$3 copies=$4 reps=$5 ref=${6:-}
     local w=$TMP/$label
     mkdir -p "$w/one"
     ln -s "$(readlink -f "$(ls "$data"/*.npy | head -1)")" "$w/one/"
+
+    # ORT in-process session.run latencies (no file I/O), same samples
+    local inproc inproc_med
+    inproc=$(node "$ORT_RUN" "$model" --data "$data" --threads "$THREADS" --bench "$(( reps < 3 ? reps : 3 ))" --warmup 1 |
+        node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);console.log(j.latency_ms.median+" (p10 "+j.latency_ms.p10+", p90 "+j.latency_ms.p90+", "+j.runs+" runs)")})')
+    inproc_med=${inproc%% *}
+    if [ "${copies%%:*}" = auto ]; then  # enough samples that the timed run outweighs process-start noise
+        copies=$("$PY" -c "import math,sys; print(max(int(sys.argv[1]), math.ceil(float(sys.argv[2]) / (max(float(sys.argv[3]), 1e-3) * int(sys.argv[4])))))" \
+            "${copies#auto:}" "$SET_WORK_MS" "$inproc_med" "$(count_npy "$data")")
+    fi
     replicate "$data" "$w/many" "$copies"
     local m; m=$(count_npy "$w/many")
     log "$label: $m samples (x$copies of $(count_npy "$data")), $reps repetitions, $THREADS threads"
@@ -115,11 +129,6 @@ bench_model() {  # label model data_dir copies reps [ort_reference_dir]
         done
     done
 
-    # ORT in-process session.run latencies (no file I/O), same samples
-    local inproc
-    inproc=$(node "$ORT_RUN" "$model" --data "$data" --threads "$THREADS" --bench "$(( reps < 3 ? reps : 3 ))" --warmup 1 |
-        node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);console.log(j.latency_ms.median+" (p10 "+j.latency_ms.p10+", p90 "+j.latency_ms.p90+", "+j.runs+" runs)")})')
-
     local hq_med="FAILED" ratio="n/a" pratio="n/a" ort_med pr=()
     ort_med=$(median "${ort_est[@]}")
     if [ $hq_ok = 1 ]; then
@@ -151,7 +160,7 @@ if [ -z "$ONLY" ] || [ "$ONLY" = set ]; then
         if [ ! -s "$d/model.onnx" ]; then log "$name: not in $MODELS_DIR (scripts/bench_models.py prepare): skipped"; continue; fi
         sub=$TMP/$name.eval4; mkdir -p "$sub"
         for f in $(ls "$d/eval"/*.npy | head -4); do ln -s "$(readlink -f "$f")" "$sub/"; done
-        bench_model "$name" "$d/model.onnx" "$sub" "$SET_COPIES" "$SET_REPS"
+        bench_model "$name" "$d/model.onnx" "$sub" "auto:$SET_COPIES" "$SET_REPS"
     done
 fi
 echo "== summary (hyquant/ORT per-sample latency, $THREADS threads)"
