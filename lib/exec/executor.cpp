@@ -77,6 +77,17 @@ bool layout_free_op(const graph::Node& n, const graph::Graph& g) {
     return true;
 }
 
+// A 2-D MaxPool without dilation and without the Indices output: the CPU kernel pools channel-blocked tensors as
+// they are (cpu/pool.cpp), so a stem's Conv -> MaxPool -> Conv keeps the blocked layout.
+bool blocked_pool(const graph::Node& n) {
+    if (!(n.domain.empty() || n.domain == "ai.onnx") || n.op_type != "MaxPool") return false;
+    if (n.outputs.size() > 1 && !n.outputs[1].empty()) return false;
+    if (n.attr_ints("kernel_shape").size() != 2) return false;
+    for (int64_t d : n.attr_ints("dilations"))
+        if (d != 1) return false;
+    return true;
+}
+
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
@@ -102,6 +113,7 @@ Executor::Executor(const graph::Model& model, const Backend& backend) : model_(m
         if (!p.control_flow) p.fn = backend_.kernel_for(n, p.opset);
         p.conv = !p.control_flow && n.op_type == "Conv" && (n.domain.empty() || n.domain == "ai.onnx");
         p.any_layout = !p.control_flow && layout_free_op(n, g);
+        p.blocked_io = p.conv || (!p.control_flow && blocked_pool(n));
         for (size_t k = 0; k < n.inputs.size(); ++k) {
             const auto& in = n.inputs[k];
             auto it = in.empty() ? g.initializers.end() : g.initializers.find(in);
@@ -230,7 +242,7 @@ void Executor::plan_blocked(const std::vector<Step>& steps, bool fused, std::vec
         for (size_t j = 0; j < st.nodes.size(); ++j) {
             const size_t ni = st.nodes[j];
             const NodePlan& np = nodes_[ni];
-            const bool head = j == 0 && np.conv;
+            const bool head = j == 0 && np.blocked_io;
             const bool grouped = fused && st.group >= 0;
             if (!grouped && (head || np.any_layout) && np.out[0] >= 0) may_block[(size_t)np.out[0]] = 1;
             if (grouped && j == 0) may_block[(size_t)group_plans_[(size_t)st.group].out] = 1;
@@ -299,7 +311,6 @@ void Executor::run_node(size_t ni, RunState& rs, const Observer& observer, bool 
     ctx.const_inputs = p.const_mask;
     ctx.quantized_graph = quantized_;
     ctx.inputs.resize(n.inputs.size(), nullptr);
-    const bool conv = p.conv;
     const bool blocked_run = run_blocked(p, rs);
     for (size_t k = 0; k < n.inputs.size(); ++k) {
         if (p.init[k]) {
@@ -307,7 +318,7 @@ void Executor::run_node(size_t ni, RunState& rs, const Observer& observer, bool 
         } else if (input_slot(ni, k, rs) >= 0) {
             const size_t sl = (size_t)input_slot(ni, k, rs);
             if (rs.blocked[sl] && !blocked_run) {
-                if (conv && k == 0) {
+                if (p.blocked_io && k == 0) {
                     ctx.in_blocked = true;
                 } else {  // a reader of plain layout
                     env[sl] = backend_.unblocked(env[sl]);
@@ -324,7 +335,7 @@ void Executor::run_node(size_t ni, RunState& rs, const Observer& observer, bool 
         const size_t sl = (size_t)p.in[0];
         if (!rs.kept[sl] && !env[sl].empty() && env[sl].storage().use_count() == 1) ctx.reuse_in0 = &env[sl];
     }
-    if (conv && rs.may_block && p.out[0] >= 0)
+    if (p.blocked_io && rs.may_block && p.out[0] >= 0)
         ctx.out_blocked_ok = (*rs.may_block)[(size_t)p.out[0]] && !rs.kept[(size_t)p.out[0]];
     if (p.control_flow) {
         ScopeLookup lookup = [&](const std::string& v) { return value(rs, v); };

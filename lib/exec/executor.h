@@ -54,6 +54,8 @@ private:
         int64_t opset = 0;
         bool control_flow = false;
         bool conv = false;                  // an ai.onnx Conv (may read/write channel-blocked tensors)
+        bool blocked_io = false;            // a Conv, or a 2-D MaxPool without Indices: input 0 / output 0 may be
+                                            // channel-blocked (the kernel converts where it cannot use them)
         bool any_layout = false;            // element-wise over same-shape tensors and scalar constants
     };
     struct Step {

@@ -3,6 +3,7 @@
 // weight caching, and the bundled model run both ways.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 
 #include "exec/cpu/cpu_backend.h"
 #include "exec/cpu/dnnl_conv.h"
@@ -163,6 +164,53 @@ TEST_CASE("dilated convs run on oneDNN as a batch of phases, bit for bit the dir
             CHECK(worst < 1e-5);
         }
     }
+}
+
+TEST_CASE("MaxPool pools channel-blocked tensors as they are, the same values as on plain ones", "[fusion][pool]") {
+    const int64_t B = exec::cpu::dnnl_block(), C = 2 * B;
+    auto be = exec::cpu::make_backend();
+    struct Case {
+        std::map<std::string, graph::Attribute> at;
+    };
+    std::vector<Case> cases = {
+        {{{"kernel_shape", attr_ints({3, 3})}, {"strides", attr_ints({2, 2})}, {"pads", attr_ints({1, 1, 1, 1})}}},
+        {{{"kernel_shape", attr_ints({2, 3})}, {"strides", attr_ints({2, 1})}, {"pads", attr_ints({0, 1, 1, 0})},
+          {"ceil_mode", attr_i(1)}}},
+        {{{"kernel_shape", attr_ints({3, 3})}}},
+    };
+    for (size_t i = 0; i < cases.size(); ++i) {
+        INFO("case " << i);
+        const graph::Node n = test::node("MaxPool", {"x"}, {"y"}, "pool", cases[i].at);
+        Tensor x = test::random_tensor({2, C, 11, 9}, 40 + (uint32_t)i);
+        const Tensor want = exec::cpu::evaluate_node(n, {x}, 13)[0];
+        exec::KernelFn fn = be->kernel_for(n, 13);
+        REQUIRE(fn);
+        for (bool out_ok : {true, false}) {
+            Tensor xb = exec::cpu::plain_to_blocked(x);
+            exec::KernelContext ctx(n, 13);
+            ctx.inputs = {&xb};
+            ctx.in_blocked = true;
+            ctx.out_blocked_ok = out_ok;
+            fn(ctx);
+            CHECK(ctx.out_blocked == out_ok);
+            const Tensor got = ctx.out_blocked ? exec::cpu::blocked_to_plain(ctx.outputs[0]) : ctx.outputs[0];
+            REQUIRE(got.shape() == want.shape());
+            CHECK(std::memcmp(got.raw(), want.raw(), want.nbytes()) == 0);
+        }
+    }
+    // In a graph: Conv -> Relu -> MaxPool -> Conv keeps the blocked layout through the pool; a pool that is a graph
+    // output comes back plain.
+    const Shape xs = {1, C, 12, 12}, cs = {1, C, 12, 12}, ps = {1, C, 6, 6};
+    test::GraphBuilder b(xs);
+    b.conv("c1", "x", "c1_out", C, C, 3, cs);
+    b.op("Relu", {"c1_out"}, "r", cs);
+    b.op("MaxPool", {"r"}, "p", ps, {{"kernel_shape", attr_ints({2, 2})}, {"strides", attr_ints({2, 2})}});
+    b.conv("c2", "p", "y", C, C, 3, ps);
+    b.output("y", ps);
+    AllConvsOnDnnl all_on_dnnl;
+    check_agree(b.m, {{"x", test::random_tensor(xs, 45)}}, kSome);
+    b.output("p", ps);
+    check_agree(b.m, {{"x", test::random_tensor(xs, 45)}}, kSome);
 }
 
 TEST_CASE("every fused post-op matches the unfused kernels", "[fusion]") {

@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "exec/cpu/common.h"
+#include "exec/cpu/dnnl_conv.h"
 #include "exec/cpu/kernels.h"
 
 namespace hq::exec::cpu {
@@ -171,9 +172,11 @@ void max_pool_typed(const Tensor& xt, Tensor& yt, int64_t* idx, const PoolGeom& 
 // 2-D float32 MaxPool without indices or dilation: columns whose window lies inside the row run tap-major over a
 // row of outputs (a vectorizable max per tap); edge columns scalar. Same selection as max_pool_typed (the first
 // valid tap starts the running max; a later tap replaces it only when greater), so results are identical.
+// E: floats per position (1 plain; the block size on channel-blocked [N][C/E][H][W][E] tensors, pooled as they are).
+template <int64_t E>
 bool max_pool_2d_fast(const Tensor& xt, Tensor& yt, const PoolGeom& g) {
     if (g.nsp != 2 || g.d[1] != 1 || g.d[2] != 1) return false;
-    const int64_t planes = xt.dim(0) * xt.dim(1), H = g.in[1], W = g.in[2], OH = g.out[1], OW = g.out[2];
+    const int64_t planes = xt.dim(0) * xt.dim(1) / E, H = g.in[1], W = g.in[2], OH = g.out[1], OW = g.out[2];
     const int64_t KH = g.k[1], KW = g.k[2], SH = g.s[1], SW = g.s[2], PT = g.pb[1], PL = g.pb[2];
     // Interior columns [c0, c1): 0 <= ow*SW - PL and ow*SW - PL + KW <= W.
     int64_t c0 = (PL + SW - 1) / SW, c1 = W - KW + PL >= 0 ? (W - KW + PL) / SW + 1 : 0;
@@ -183,9 +186,9 @@ bool max_pool_2d_fast(const Tensor& xt, Tensor& yt, const PoolGeom& g) {
     float* y = yt.data<float>();
     parallel_for(planes, std::max<int64_t>(1, 4096 / std::max<int64_t>(OH * OW, 1)), [&](int64_t b, int64_t e) {
         for (int64_t p = b; p < e; ++p) {
-            const float* xp = x + p * H * W;
+            const float* xp = x + p * H * W * E;
             for (int64_t oh = 0; oh < OH; ++oh) {
-                float* yr = y + (p * OH + oh) * OW;
+                float* yr = y + (p * OH + oh) * OW * E;
                 const int64_t sh = oh * SH - PT;
                 int64_t hlo, hhi;
                 tap_range(sh, KH, 1, H, hlo, hhi);
@@ -193,41 +196,45 @@ bool max_pool_2d_fast(const Tensor& xt, Tensor& yt, const PoolGeom& g) {
                     const int64_t sw = ow * SW - PL;
                     int64_t wlo, whi;
                     tap_range(sw, KW, 1, W, wlo, whi);
-                    float best = std::numeric_limits<float>::lowest();
-                    bool any = false;
-                    for (int64_t kh = hlo; kh < hhi; ++kh) {
-                        const float* row = xp + (sh + kh) * W + sw;
-                        for (int64_t kw = wlo; kw < whi; ++kw) {
-                            const float v = row[kw];
-                            if (v > best || !any) best = v;
-                            any = true;
+                    for (int64_t c = 0; c < E; ++c) {
+                        float best = std::numeric_limits<float>::lowest();
+                        bool any = false;
+                        for (int64_t kh = hlo; kh < hhi; ++kh) {
+                            const float* row = xp + ((sh + kh) * W + sw) * E + c;
+                            for (int64_t kw = wlo; kw < whi; ++kw) {
+                                const float v = row[kw * E];
+                                if (v > best || !any) best = v;
+                                any = true;
+                            }
                         }
+                        yr[ow * E + c] = best;
                     }
-                    yr[ow] = best;
                 };
                 for (int64_t ow = 0; ow < c0; ++ow) scalar_col(ow);
                 for (int64_t ow = c1; ow < OW; ++ow) scalar_col(ow);
                 if (c1 <= c0) continue;
                 if (hlo >= hhi) {
-                    for (int64_t ow = c0; ow < c1; ++ow) yr[ow] = std::numeric_limits<float>::lowest();
+                    for (int64_t o = c0 * E; o < c1 * E; ++o) yr[o] = std::numeric_limits<float>::lowest();
                     continue;
                 }
                 for (int64_t kh = hlo; kh < hhi; ++kh) {
-                    const float* row = xp + (sh + kh) * W - PL;
+                    const float* row = xp + ((sh + kh) * W - PL) * E;
                     for (int64_t kw = 0; kw < KW; ++kw) {
-                        const float* r = row + kw;
+                        const float* r = row + kw * E;
                         if (kh == hlo && kw == 0) {
                             if (SW == 1)
-                                for (int64_t ow = c0; ow < c1; ++ow) yr[ow] = r[ow];
+                                for (int64_t o = c0 * E; o < c1 * E; ++o) yr[o] = r[o];
                             else
-                                for (int64_t ow = c0; ow < c1; ++ow) yr[ow] = r[ow * SW];
+                                for (int64_t ow = c0; ow < c1; ++ow)
+                                    for (int64_t c = 0; c < E; ++c) yr[ow * E + c] = r[ow * SW * E + c];
                         } else if (SW == 1) {
-                            for (int64_t ow = c0; ow < c1; ++ow) yr[ow] = r[ow] > yr[ow] ? r[ow] : yr[ow];
+                            for (int64_t o = c0 * E; o < c1 * E; ++o) yr[o] = r[o] > yr[o] ? r[o] : yr[o];
                         } else {
-                            for (int64_t ow = c0; ow < c1; ++ow) {
-                                const float v = r[ow * SW];
-                                yr[ow] = v > yr[ow] ? v : yr[ow];
-                            }
+                            for (int64_t ow = c0; ow < c1; ++ow)
+                                for (int64_t c = 0; c < E; ++c) {
+                                    const float v = r[ow * SW * E + c];
+                                    yr[ow * E + c] = v > yr[ow * E + c] ? v : yr[ow * E + c];
+                                }
                         }
                     }
                 }
@@ -239,6 +246,23 @@ bool max_pool_2d_fast(const Tensor& xt, Tensor& yt, const PoolGeom& g) {
 
 void max_pool_kernel(KernelContext& ctx) {
     const auto& nd = ctx.node;
+    Tensor plain;  // a blocked input's plain copy, where it cannot be pooled as it is
+    if (ctx.in_blocked) {  // a channel-blocked float32 input (the executor allows it for 2-D pools without Indices)
+        const Tensor& xb = ctx.in(0);
+        const PoolGeom g = pool_geom(ctx, xb.shape());
+        Tensor y = Tensor::uninit(DType::F32, pooled_shape(xb.shape(), g));
+        const int64_t B = dnnl_block();
+        const bool done = !ctx.wants_output(1) && xb.dtype() == DType::F32 && xb.dim(1) % B == 0 &&
+                          (B == 16 ? max_pool_2d_fast<16>(xb, y, g) : B == 8 && max_pool_2d_fast<8>(xb, y, g));
+        if (done) {
+            ctx.out_blocked = ctx.out_blocked_ok;
+            ctx.set(0, ctx.out_blocked ? y : blocked_to_plain(y));
+            return;
+        }
+        ctx.in_blocked = false;
+        plain = blocked_to_plain(xb);
+        ctx.inputs[0] = &plain;
+    }
     const Tensor& x0 = ctx.in(0);
     const DType dt = x0.dtype();
     const PoolGeom g = pool_geom(ctx, x0.shape());
@@ -250,7 +274,7 @@ void max_pool_kernel(KernelContext& ctx) {
     const bool col_major = nd.attr_int("storage_order", 0) == 1;
     switch (x.dtype()) {
         case DType::F32:
-            if (!idx && max_pool_2d_fast(x, y, g)) break;
+            if (!idx && max_pool_2d_fast<1>(x, y, g)) break;
             max_pool_typed<float>(x, y, idx, g, col_major);
             break;
         case DType::F64:
