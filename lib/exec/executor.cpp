@@ -88,6 +88,18 @@ bool blocked_pool(const graph::Node& n) {
     return true;
 }
 
+// PRelu whose slope is a constant with one value per channel ([C], [C, 1, ...] or [1, C, 1, ...]; at least rank 3
+// input, which the kernel checks): computed on channel-blocked tensors as they are stored.
+bool blocked_prelu(const graph::Node& n, const graph::Graph& g) {
+    if (!(n.domain.empty() || n.domain == "ai.onnx") || n.op_type != "PRelu" || n.inputs.size() != 2) return false;
+    auto it = g.initializers.find(n.inputs[1]);
+    if (it == g.initializers.end() || it->second.dtype() != DType::F32) return false;
+    const Tensor& s = it->second;
+    int64_t big = 0;
+    for (int64_t d = 0; d < s.rank(); ++d) big += s.dim(d) != 1;
+    return big <= 1 && s.rank() >= 1 && (s.rank() == 1 || s.dim(0) == s.numel() || s.dim(1) == s.numel());
+}
+
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
@@ -113,7 +125,7 @@ Executor::Executor(const graph::Model& model, const Backend& backend) : model_(m
         if (!p.control_flow) p.fn = backend_.kernel_for(n, p.opset);
         p.conv = !p.control_flow && n.op_type == "Conv" && (n.domain.empty() || n.domain == "ai.onnx");
         p.any_layout = !p.control_flow && layout_free_op(n, g);
-        p.blocked_io = p.conv || (!p.control_flow && blocked_pool(n));
+        p.blocked_io = p.conv || (!p.control_flow && (blocked_pool(n) || blocked_prelu(n, g)));
         for (size_t k = 0; k < n.inputs.size(); ++k) {
             const auto& in = n.inputs[k];
             auto it = in.empty() ? g.initializers.end() : g.initializers.find(in);

@@ -213,6 +213,45 @@ TEST_CASE("MaxPool pools channel-blocked tensors as they are, the same values as
     check_agree(b.m, {{"x", test::random_tensor(xs, 45)}}, kSome);
 }
 
+TEST_CASE("PRelu with per-channel slopes runs on channel-blocked tensors, the same values as on plain ones", "[fusion]") {
+    const int64_t B = exec::cpu::dnnl_block(), C = 2 * B;
+    auto be = exec::cpu::make_backend();
+    Tensor x = test::random_tensor({2, C, 5, 7}, 50);
+    for (const Shape& ss : {Shape{1, C, 1, 1}, Shape{C, 1, 1}, Shape{1, 1, 1}}) {
+        INFO("slope " << shape_str(ss));
+        Tensor slope = test::random_tensor(ss, 51);
+        const graph::Node n = test::node("PRelu", {"x", "s"}, {"y"}, "prelu");
+        const Tensor want = exec::cpu::evaluate_node(n, {x, slope}, 13)[0];
+        exec::KernelFn fn = be->kernel_for(n, 13);
+        REQUIRE(fn);
+        for (bool out_ok : {true, false}) {
+            Tensor xb = exec::cpu::plain_to_blocked(x);
+            exec::KernelContext ctx(n, 13);
+            ctx.inputs = {&xb, &slope};
+            ctx.in_blocked = true;
+            ctx.out_blocked_ok = out_ok;
+            fn(ctx);
+            CHECK(ctx.out_blocked == (out_ok && slope.numel() == C));  // a scalar slope goes the plain way
+            const Tensor got = ctx.out_blocked ? exec::cpu::blocked_to_plain(ctx.outputs[0]) : ctx.outputs[0];
+            REQUIRE(got.shape() == want.shape());
+            CHECK(std::memcmp(got.raw(), want.raw(), want.nbytes()) == 0);
+        }
+    }
+    // MTCNN's Conv -> PRelu -> MaxPool -> Conv -> PRelu, blocked through.
+    const Shape xs = {1, C, 12, 12}, cs = {1, C, 12, 12}, ps = {1, C, 6, 6};
+    test::GraphBuilder b(xs);
+    b.m.graph.initializers["s1"] = test::random_tensor({1, C, 1, 1}, 52);
+    b.m.graph.initializers["s2"] = test::random_tensor({1, C, 1, 1}, 53);
+    b.conv("c1", "x", "c1_out", C, C, 3, cs);
+    b.op("PRelu", {"c1_out", "s1"}, "r", cs);
+    b.op("MaxPool", {"r"}, "p", ps, {{"kernel_shape", attr_ints({2, 2})}, {"strides", attr_ints({2, 2})}});
+    b.conv("c2", "p", "c2_out", C, C, 3, ps);
+    b.op("PRelu", {"c2_out", "s2"}, "y", ps);
+    b.output("y", ps);
+    AllConvsOnDnnl all_on_dnnl;
+    check_agree(b.m, {{"x", test::random_tensor(xs, 54)}}, 0);
+}
+
 TEST_CASE("every fused post-op matches the unfused kernels", "[fusion]") {
     AllConvsOnDnnl all_on_dnnl;
     const Shape xs = {1, 8, 10, 10}, ys = {1, 16, 10, 10};

@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "exec/cpu/common.h"
+#include "exec/cpu/dnnl_conv.h"
 #include "exec/cpu/kernels.h"
 
 namespace hq::exec::cpu {
@@ -332,6 +333,16 @@ void k_pow(KernelContext& c) {
 }
 
 // PRelu: slope broadcasts to X (unidirectional); opset < 7 also takes a per-channel slope of shape [C].
+// One channel block's plane of a blocked tensor: S positions of B lanes, lane l's slope a[l].
+template <int64_t B>
+HQ_CPU_CLONES void prelu_blocked(const float* x, float* y, int64_t S, const float* a) {
+    for (int64_t i = 0; i < S; ++i)
+        for (int64_t l = 0; l < B; ++l) {
+            const float v = x[i * B + l];
+            y[i * B + l] = v < 0 ? v * a[l] : v;
+        }
+}
+
 void k_prelu(KernelContext& c) {
     const Tensor& x = c.in(0);
     Tensor slope = c.in(1);
@@ -340,10 +351,38 @@ void k_prelu(KernelContext& c) {
         s[0] = slope.dim(0);
         slope = slope.reshaped(s);
     }
-    // float32 with one slope per channel (slope [C, 1, ..., 1] against [N, C, ...], or [C] against [N, C]):
-    // a plane at a time, no broadcast walk.
-    if (x.dtype() == DType::F32 && slope.dtype() == DType::F32 && x.rank() >= 2 && slope.numel() == x.dim(1) &&
-        slope.rank() == x.rank() - 1 && slope.dim(0) == x.dim(1)) {
+    // float32 with one slope per channel (slope [C, 1, ..., 1] or [1, C, 1, ..., 1] against [N, C, ...], or [C]
+    // against [N, C]): a plane at a time, no broadcast walk. Channel-blocked x (the executor allows it for such
+    // constant slopes) is computed as it is stored.
+    const int64_t off = x.rank() - slope.rank();
+    const bool per_channel = x.dtype() == DType::F32 && slope.dtype() == DType::F32 && x.rank() >= 2 &&
+                             slope.numel() == x.dim(1) && (off == 1 || off == 0) && slope.dim(1 - off) == x.dim(1);
+    if (c.in_blocked) {
+        const int64_t B = dnnl_block();
+        if (per_channel && x.rank() >= 3 && x.dim(1) % B == 0) {
+            const int64_t N = x.dim(0), CB = x.dim(1) / B, S = x.numel() / (N * CB * B);
+            Tensor y = Tensor::uninit(DType::F32, x.shape());
+            const float* px = x.data<float>();
+            const float* ps = slope.data<float>();
+            float* py = y.data<float>();
+            parallel_for(N * CB, std::max<int64_t>(1, kGrain / std::max<int64_t>(S * B, 1)), [&](int64_t b, int64_t e) {
+                for (int64_t pl = b; pl < e; ++pl) {
+                    const float* a = ps + (pl % CB) * B;
+                    if (B == 16) prelu_blocked<16>(px + pl * S * B, py + pl * S * B, S, a);
+                    else prelu_blocked<8>(px + pl * S * B, py + pl * S * B, S, a);
+                }
+            });
+            c.out_blocked = c.out_blocked_ok;
+            c.set(0, c.out_blocked ? y : blocked_to_plain(y));
+            return;
+        }
+        const Tensor plain = blocked_to_plain(x);
+        c.in_blocked = false;
+        c.inputs[0] = &plain;
+        k_prelu(c);
+        return;
+    }
+    if (per_channel) {
         const int64_t N = x.dim(0), C = x.dim(1), S = C ? x.numel() / std::max<int64_t>(N * C, 1) : 0;
         Tensor& y = c.alloc(0, DType::F32, x.shape());
         const float* px = x.data<float>();
