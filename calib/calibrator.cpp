@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <exception>
+#include <limits>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -38,13 +40,30 @@ CalibrationTable::NonFiniteInput get_nonfinite(dist::Unpacker& u) {
     return f;
 }
 
+// y = clip(src, lo, hi) of the graph (Relu, Clip with constant bounds), both observed with bins: y's statistics of a
+// sample can come from src's (Histogram::clip_of) instead of a pass over y.
+struct ClipOf {
+    std::string src;
+    float lo = 0, hi = 0;
+};
+struct ClipOfHist {
+    Histogram* src = nullptr;
+    float lo = 0, hi = 0;
+};
+
 class ObserverQueue {
 public:
     using Batch = std::vector<std::pair<Histogram*, Tensor>>;
     // `inline_work`: no background thread; each batch is binned on the calling thread with the whole worker team
     // (parallel_for). For executors on the host CPU: a third thread beside the team's spinning workers only takes
     // time slices from them (measured on 2 cores: 40% of calibrate's time in OpenMP spin, 5.9x infer's time).
-    explicit ObserverQueue(bool inline_work) : inline_(inline_work) {
+    // `clip_of` (inline work only): derived histogram -> its source's; sources' samples are kept until the sample ends.
+    ObserverQueue(bool inline_work, std::map<Histogram*, ClipOfHist> clip_of) : inline_(inline_work) {
+        if (inline_)
+            for (auto& [y, d] : clip_of) {
+                sources_.insert(d.src);
+                clip_of_.emplace(y, d);
+            }
         if (!inline_)
             worker_ = std::thread([this] {
                 unpin_this_thread();  // not on the CPU the executor's main thread is pinned to
@@ -74,6 +93,11 @@ public:
         batch_bytes_ = 0;
         ready_.notify_one();
     }
+    // A sample's tensors are all pushed: they are observed, and sources' per-sample statistics dropped.
+    void end_sample() {
+        flush();
+        pending_.clear();
+    }
     // Waits until every queued tensor is observed (inline: merges the workers' parts into their histograms).
     void finish() {
         flush();
@@ -97,7 +121,56 @@ private:
     // Every worker takes its share of every tensor of the batch (the same number of values each) into its own
     // part of that tensor's histogram; the parts are merged at the end. Histograms depend only on the multiset of
     // values, so this is exact, and no worker waits on another's bigger tensor.
-    void observe_inline(Batch& b) {
+    // Tensors of at least this many values that are a derived histogram's source are binned whole (every worker
+    // on a share, into one per-sample histogram kept for the derived one); smaller ones the usual way.
+    static constexpr int64_t kSourceMin = 1 << 16;
+    void observe_inline(Batch& all) {
+        Batch b;  // the ordinary items: every worker its share, into its part
+        std::vector<size_t> special;
+        for (size_t i = 0; i < all.size(); ++i) {
+            Histogram* h = all[i].first;
+            const bool source = sources_.count(h) && all[i].second.numel() >= kSourceMin;
+            const bool derived = clip_of_.count(h) && pending_.count(clip_of_.at(h).src);
+            if (source || derived) special.push_back(i);
+            else b.push_back(all[i]);
+        }
+        observe_parts(b);
+        for (size_t i : special) {  // in push order: a source before what derives from it
+            Histogram* h = all[i].first;
+            const Tensor& t = all[i].second;
+            auto d = clip_of_.find(h);
+            if (d != clip_of_.end() && pending_.count(d->second.src)) {
+                Histogram y;
+                if (Histogram::clip_of(pending_.at(d->second.src), d->second.lo, d->second.hi, floor_of(h), y)) {
+                    h->merge(y);
+                    ++derived_;
+                    if (!sources_.count(h)) continue;
+                    // y is a source itself (Clip after Relu): keep its statistics of this sample too.
+                    pending_[h] = std::move(y);
+                    continue;
+                }
+            }
+            if (sources_.count(h) && t.numel() >= kSourceMin) {
+                Histogram x(h->has_bins());
+                x.add(t.data<float>(), t.numel());  // split over the team inside
+                h->merge(x);
+                pending_[h] = std::move(x);
+            } else {
+                h->add(t.data<float>(), t.numel());
+            }
+        }
+    }
+    // The exponent a histogram (with its workers' parts) already has; Histogram::kNoFloor without data.
+    int floor_of(Histogram* h) const {
+        int e = !h->bins().empty() ? h->exponent() : Histogram::kNoFloor;
+        auto it = parts_.find(h);
+        if (it != parts_.end())
+            for (const auto& p : it->second)
+                if (!p.bins().empty()) e = std::max(e, p.exponent());
+        return e;
+    }
+    void observe_parts(Batch& b) {
+        if (b.empty()) return;
         const int64_t team = std::max(1, num_threads());
         std::vector<std::vector<Histogram>*> parts(b.size());
         for (size_t i = 0; i < b.size(); ++i) {
@@ -119,6 +192,14 @@ private:
     }
     bool inline_ = false;
     std::map<Histogram*, std::vector<Histogram>> parts_;  // inline: each histogram's per-worker parts
+    std::map<Histogram*, ClipOfHist> clip_of_;
+    std::set<Histogram*> sources_;
+    std::map<Histogram*, Histogram> pending_;  // this sample's statistics of sources seen so far
+
+public:
+    uint64_t derived_ = 0;  // tensors whose statistics came from their source's (for logs and tests)
+
+private:
     void loop() {
         for (;;) {
             Batch b;
@@ -159,6 +240,7 @@ struct Shard {
 struct SharedRun {
     const DataSource& data;
     const std::map<std::string, bool>& with_bins;  // observed float tensor -> keeps a full histogram
+    std::map<std::string, ClipOf> clip_of;          // y = clip(src): y's statistics may come from src's
     int64_t n;                                     // samples [next, n) are this run's
     std::atomic<int64_t> next{0};
     std::atomic<bool> stop{false};
@@ -177,6 +259,43 @@ struct SharedRun {
     SharedRun(const DataSource& d, const std::map<std::string, bool>& wb, int64_t begin, int64_t end)
         : data(d), with_bins(wb), n(end), next(begin), progress("calibrate", end - begin) {}
 };
+
+// Relu and Clip (constant float bounds) nodes of the main graph whose input and output both keep histograms.
+// HQ_CALIB_NO_DERIVE=1: none (every tensor binned from its values; the tables are the same).
+std::map<std::string, ClipOf> clip_pairs(const graph::Graph& g, const std::map<std::string, bool>& with_bins,
+                                         int64_t opset) {
+    std::map<std::string, ClipOf> r;
+    const char* off = std::getenv("HQ_CALIB_NO_DERIVE");
+    if (off && *off && std::strcmp(off, "0") != 0) return r;
+    auto bins = [&](const std::string& v) {
+        auto it = with_bins.find(v);
+        return it != with_bins.end() && it->second;
+    };
+    auto scalar = [&](const graph::Node& n, size_t k, float& v) {
+        if (k >= n.inputs.size() || n.inputs[k].empty()) return true;  // absent: unbounded
+        auto it = g.initializers.find(n.inputs[k]);
+        if (it == g.initializers.end() || it->second.dtype() != DType::F32 || it->second.numel() != 1) return false;
+        v = (float)it->second.at_f64(0);
+        return true;
+    };
+    for (const auto& n : g.nodes) {
+        if (!(n.domain.empty() || n.domain == "ai.onnx") || n.inputs.empty() || n.outputs.size() != 1) continue;
+        ClipOf c{n.inputs[0], -std::numeric_limits<float>::max(), std::numeric_limits<float>::max()};
+        if (n.op_type == "Relu") {
+            c.lo = 0.f, c.hi = std::numeric_limits<float>::infinity();
+        } else if (n.op_type == "Clip") {
+            if (opset < 11) {
+                c.lo = n.attr_float("min", c.lo), c.hi = n.attr_float("max", c.hi);
+            } else if (!scalar(n, 1, c.lo) || !scalar(n, 2, c.hi)) {
+                continue;
+            }
+        } else {
+            continue;
+        }
+        if (bins(c.src) && bins(n.outputs[0]) && c.src != n.outputs[0]) r.emplace(n.outputs[0], c);
+    }
+    return r;
+}
 
 void run_shard(const exec::Executor& ex, SharedRun& run, Shard& shard) {
     for (const auto& [name, bins] : run.with_bins) shard.host.emplace(name, Histogram(bins));
@@ -208,7 +327,12 @@ void run_shard(const exec::Executor& ex, SharedRun& run, Shard& shard) {
         h.add_bins(e, bins.data());
         return true;
     };
-    ObserverQueue queue(be.name() == "cpu" && num_threads() > 1);
+    std::map<Histogram*, ClipOfHist> clip_of;
+    for (const auto& [y, d] : run.clip_of) {
+        auto yi = shard.host.find(y), xi = shard.host.find(d.src);
+        if (yi != shard.host.end() && xi != shard.host.end()) clip_of.emplace(&yi->second, ClipOfHist{&xi->second, d.lo, d.hi});
+    }
+    ObserverQueue queue(be.name() == "cpu" && num_threads() > 1, std::move(clip_of));
     auto observe = [&](const std::string& name, const Tensor& t, bool from_executor) {
         auto it = shard.host.find(name);
         if (it == shard.host.end() || t.dtype() != DType::F32) return;
@@ -233,7 +357,7 @@ void run_shard(const exec::Executor& ex, SharedRun& run, Shard& shard) {
             } catch (const Error& e) {
                 throw Error("sample '" + s.name + "': " + e.what(), e.kind());
             }
-            queue.flush();
+            queue.end_sample();
             std::lock_guard<std::mutex> lk(run.mu);
             run.seen.emplace(i, std::move(seen));
         } catch (...) {
@@ -247,6 +371,7 @@ void run_shard(const exec::Executor& ex, SharedRun& run, Shard& shard) {
         dist::test_fault_point();
     }
     queue.finish();
+    if (queue.derived_) spdlog::debug("calibrate: {} tensor statistics derived from their Relu/Clip input's", queue.derived_);
 }
 
 // One rank's histograms and samples seen, as bytes for rank 0 (dist::gather).
@@ -385,6 +510,7 @@ CalibrationTable calibrate(const std::vector<const exec::Executor*>& executors, 
     const bool distributed = opt.distributed && dist::size() > 1;
     const auto [begin, end] = distributed ? dist::my_share(n) : std::pair<int64_t, int64_t>(0, n);
     SharedRun run(data, with_bins, begin, end);
+    run.clip_of = clip_pairs(model.graph, with_bins, model.opset(""));
     std::vector<Shard> shards(executors.size());
     if (executors.size() == 1) {
         run_shard(*executors[0], run, shards[0]);

@@ -6,6 +6,7 @@
 #include <cfloat>
 #include <cmath>
 #include <limits>
+#include <utility>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -457,6 +458,34 @@ void Histogram::merge(const Histogram& o) {
     grow_to(e);
     other.grow_to(e);
     for (int i = 0; i < kBins; ++i) bins_[i] += other.bins_[i];
+}
+
+bool Histogram::clip_of(const Histogram& x, float lo, float hi, int y_floor, Histogram& y) {
+    if (!x.with_bins_ || x.count_ == 0 || x.nan_ != 0 || x.inf_ != 0 || !(lo <= hi) || x.bins_.size() != (size_t)kBins)
+        return false;
+    auto clip = [&](float v) {  // as the Clip / Relu kernels: v < lo ? lo : v, then > hi ? hi : it
+        const float t = v < lo ? lo : v;
+        return t > hi ? hi : t;
+    };
+    const float mn = unsigned_zero(clip(x.min_)), mx = unsigned_zero(clip(x.max_));
+    const int e = x.exp_, need = needed_exponent(mn, mx);
+    if (need > e || std::max(need, y_floor) < e) return false;
+    // The bin of value v at x's range: B/2 + floor(v * 2^(12-e)) (exact in double: a power-of-two scale).
+    const double range = std::ldexp(1.0, e), scale = std::ldexp(1.0, 12 - e);
+    auto bin = [&](float v) { return (int64_t)(kBins / 2 + std::floor((double)v * scale)); };
+    std::vector<uint64_t> b = x.bins_;
+    // Values below lo become lo: their bins (all below lo's) move into lo's bin; values above hi into hi's. A bound
+    // outside the range moves nothing (no value lies beyond it).
+    if ((double)lo >= -range && (double)lo < range) {
+        const int64_t bl = bin(lo);
+        for (int64_t i = 0; i < bl; ++i) b[(size_t)bl] += std::exchange(b[(size_t)i], 0);
+    }
+    if ((double)hi >= -range && (double)hi < range) {
+        const int64_t bh = bin(hi);
+        for (int64_t i = bh + 1; i < kBins; ++i) b[(size_t)bh] += std::exchange(b[(size_t)i], 0);
+    }
+    y = from_parts(mn, mx, 0, 0, e, std::move(b));
+    return true;
 }
 
 Histogram Histogram::from_parts(float mn, float mx, uint64_t nan, uint64_t inf, int exponent,

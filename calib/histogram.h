@@ -43,6 +43,13 @@ public:
     void add_stats(const exec::TensorStats& s);
     void add_bins(int exponent, const uint64_t* bins);
 
+    // The statistics of y = clip(x, lo, hi) (lo <= hi; Relu is clip(x, 0, +inf)) derived from one sample's x
+    // statistics `x` (with bins, every value finite) without reading y, where that is exact: false when y's bins
+    // would need a finer range than x's, i.e. unless needed(y) <= x.exponent() <= max(needed(y), y_floor), with
+    // y_floor an exponent the y histogram already has (so merging `y` into it grows nothing add() would not).
+    static bool clip_of(const Histogram& x, float lo, float hi, int y_floor, Histogram& y);
+    static constexpr int kNoFloor = -127;  // y_floor of a y histogram without data yet
+
     bool empty() const { return count_ == 0; }
     uint64_t count() const { return count_; }  // finite values
     uint64_t nan_count() const { return nan_; }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <random>
 
 #include "calib/histogram.h"
@@ -313,4 +314,50 @@ TEST_CASE("every value lands in the bin its definition gives (vector and scalar 
                 CHECK(k.bins() == reference(both, k.exponent()));
             }
     (void)rng;
+}
+
+TEST_CASE("clip and Relu statistics derived from their input's equal a pass over the output, where derivable", "[calib]") {
+    auto clip = [](const std::vector<float>& v, float lo, float hi) {
+        std::vector<float> r(v.size());
+        for (size_t i = 0; i < v.size(); ++i) {
+            const float t = v[i] < lo ? lo : v[i];
+            r[i] = t > hi ? hi : t;
+        }
+        return r;
+    };
+    const float inf = std::numeric_limits<float>::infinity();
+    struct Case {
+        std::string kind;
+        float shift, lo, hi;
+        bool derivable;
+    };
+    // x = kind + shift: Relu of a right-leaning Gaussian (x's range is y's), Relu6, a Clip with both bounds inside,
+    // bounds outside the data; Relu of a left-leaning one needs finer bins than x's (not derivable).
+    for (const Case& c : {Case{"gauss", 1.5f, 0.f, inf, true}, Case{"gauss", 2.f, 0.f, 6.f, true},
+                          Case{"uniform", 0.f, -0.3f, 0.55f, true}, Case{"uniform", 0.f, -5.f, 5.f, true},
+                          Case{"relu", 0.f, 0.f, inf, true}, Case{"gauss", -3.f, 0.f, inf, false}}) {
+        INFO(c.kind << " shift " << c.shift << " clip [" << c.lo << ", " << c.hi << "]");
+        auto x = sample(c.kind, 100000, 9);
+        for (auto& v : x) v += c.shift;
+        x[3] = 0.f, x[4] = -0.f;
+        const Histogram hx = hist_of(x), want = hist_of(clip(x, c.lo, c.hi));
+        Histogram got;
+        REQUIRE(Histogram::clip_of(hx, c.lo, c.hi, Histogram::kNoFloor, got) == c.derivable);
+        if (c.derivable) CHECK(same(got, want));
+        // Merged into a y histogram that already has data: the same as adding the values.
+        auto more = clip(sample("uniform", 5000, 10), c.lo, c.hi);
+        Histogram y1 = hist_of(more), y2 = y1;
+        if (Histogram::clip_of(hx, c.lo, c.hi, y1.exponent(), got)) {
+            y1.merge(got);
+            y2.add(clip(x, c.lo, c.hi).data(), (int64_t)x.size());
+            CHECK(same(y1, y2));
+        }
+    }
+    // NaN or Inf in x: never derived.
+    auto x = sample("gauss", 1000, 11);
+    x[0] = NAN;
+    Histogram got;
+    CHECK_FALSE(Histogram::clip_of(hist_of(x), 0.f, inf, Histogram::kNoFloor, got));
+    x[0] = inf;
+    CHECK_FALSE(Histogram::clip_of(hist_of(x), 0.f, inf, Histogram::kNoFloor, got));
 }

@@ -13,6 +13,7 @@
 #include "calib/histogram.h"
 #include "core/fileio.h"
 #include "core/npy.h"
+#include "core/threads.h"
 #include "exec/backend.h"
 #include "exec/cpu/cpu_backend.h"
 #include "exec/executor.h"
@@ -313,4 +314,43 @@ TEST_CASE("Histogram: a zero's sign does not depend on the order values arrive i
     ba.merge(a);
     CHECK_FALSE(std::signbit(ab.max()));
     CHECK_FALSE(std::signbit(ba.max()));
+}
+
+TEST_CASE("Relu and Clip statistics derived from their inputs give the table of a pass over every tensor", "[calib]") {
+    // x -> Conv (+3 bias: right-leaning, so the Relu's range is its input's) -> Relu -> Clip(0, 6) -> Conv -> y, with
+    // sources of 2^17 values (big enough to be binned whole) and a team of two (the inline observer).
+    graph::Model m = test::model(13);
+    auto& g = m.graph;
+    g.inputs.push_back(test::value("x", {1, 4, 128, 128}));
+    g.outputs.push_back(test::value("y", {1, 4, 128, 128}));
+    g.initializers["W1"] = test::random_tensor({8, 4, 3, 3}, 21);
+    g.initializers["B1"] = test::random_tensor({8}, 22, 2.5f, 3.5f);
+    g.initializers["W2"] = test::random_tensor({4, 8, 1, 1}, 23);
+    g.initializers["lo"] = Tensor::scalar_f32(0.f);
+    g.initializers["hi"] = Tensor::scalar_f32(6.f);
+    g.nodes.push_back(node("Conv", {"x", "W1", "B1"}, {"c1"}, "conv1", {{"pads", attr_ints({1, 1, 1, 1})}}));
+    g.nodes.push_back(node("Relu", {"c1"}, {"r1"}, "relu1"));
+    g.nodes.push_back(node("Clip", {"r1", "lo", "hi"}, {"k1"}, "clip1"));
+    g.nodes.push_back(node("Conv", {"k1", "W2"}, {"y"}, "conv2"));
+    const auto targets = quant::calibration_targets(m);
+    REQUIRE(targets.count("c1"));
+    REQUIRE(targets.count("r1"));
+    TempDir dir("derive");
+    for (int i = 0; i < 6; ++i) {
+        Tensor x = test::random_tensor({1, 4, 128, 128}, 200 + i, -1.f, 1.f + 0.3f * (float)i);  // ranges grow
+        char name[32];
+        std::snprintf(name, sizeof name, "s%03d.npy", i);
+        write_file_atomic((dir.path / name).string(), to_npy(x));
+    }
+    calib::DataSource data(dir.path.string(), m.graph.inputs);
+    const int saved = num_threads();
+    set_num_threads(2);
+    auto cpu = exec::cpu::make_backend();
+    exec::Executor ex(m, *cpu);
+    ::setenv("HQ_CALIB_NO_DERIVE", "1", 1);
+    const std::string plain = calib::calibrate(ex, data, options()).to_json();
+    ::unsetenv("HQ_CALIB_NO_DERIVE");
+    const std::string derived = calib::calibrate(ex, data, options()).to_json();
+    set_num_threads(saved);
+    CHECK(derived == plain);
 }
