@@ -127,10 +127,13 @@ private:
     void observe_inline(Batch& all) {
         Batch b;  // the ordinary items: every worker its share, into its part
         std::vector<size_t> special;
+        std::set<Histogram*> coming;  // sources of this batch, binned whole below (before what derives from them)
         for (size_t i = 0; i < all.size(); ++i) {
             Histogram* h = all[i].first;
-            const bool source = sources_.count(h) && all[i].second.numel() >= kSourceMin;
-            const bool derived = clip_of_.count(h) && pending_.count(clip_of_.at(h).src);
+            auto d = clip_of_.find(h);
+            const bool derived = d != clip_of_.end() && (pending_.count(d->second.src) || coming.count(d->second.src));
+            const bool source = sources_.count(h) && (all[i].second.numel() >= kSourceMin || derived);
+            if (source) coming.insert(h);
             if (source || derived) special.push_back(i);
             else b.push_back(all[i]);
         }
@@ -150,7 +153,7 @@ private:
                     continue;
                 }
             }
-            if (sources_.count(h) && t.numel() >= kSourceMin) {
+            if (sources_.count(h)) {  // (special as a source: big, or itself derived and now binned)
                 Histogram x(h->has_bins());
                 x.add(t.data<float>(), t.numel());  // split over the team inside
                 h->merge(x);

@@ -363,6 +363,8 @@ void Histogram::add(const float* x, int64_t n, bool split) {
 // The common case once a range is set: every value finite and inside it. One pass gives min/max and the bins; where
 // that does not hold (a NaN, an Inf, a value outside), the pass is taken back and add() does it the general way.
 bool Histogram::add_in_range(const float* x, int64_t n, bool split) {
+    // Beyond one piece of bin_in_range a late piece could fail after earlier ones were folded: the general path.
+    if (n >= (int64_t)1 << 31) return false;
     const float scale = std::ldexp(1.0f, 12 - exp_);
     // One chunk goes straight into the bins (nothing is added where the data does not fit); several into
     // chunk-local bins, added only where every chunk fits.
