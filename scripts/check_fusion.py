@@ -9,7 +9,8 @@ Usage:
 Models: the bundled classifier (models/ppocr_mobile_v2_cls.onnx on its reference inputs), the generated
 ResNet-50 when --r50 holds resnet50.onnx and resnet50_inputs_8/, and every NAME/model.onnx under --models-dir
 (scripts/bench_models.py prepare) on its first --samples eval samples. For each output: max |fused - ref| /
-max |ref| (relative to the output's largest magnitude), also for HQ_EXEC_NO_FUSION=1 (oneDNN, unfused).
+max |ref| (relative to the output's largest magnitude), also for HQ_EXEC_NO_FUSION=1 (oneDNN, unfused); for information
+also the relative RMS error ||fused - ref|| / ||ref|| (the worst output's).
 Prints one line per model; exit 1 when a figure exceeds --tol or a table differs.
 """
 import argparse
@@ -33,6 +34,21 @@ def infer(hq, model, data, out, env_extra):
 def calibrate(hq, model, data, out, env_extra):
     env = dict(os.environ, **env_extra)
     subprocess.run([hq, "calibrate", str(model), "--data", str(data), "-o", str(out), "-q"], check=True, env=env)
+
+
+def rms_rel(a_dir, b_dir):
+    """Worst output's ||a - b|| / ||b|| (relative RMS error; informational, the gate is rel_diff's)."""
+    worst = 0.0
+    for f in sorted(Path(b_dir).rglob("*.npy")):
+        b = np.load(f).astype(np.float64)
+        a = np.load(Path(a_dir) / f.relative_to(b_dir)).astype(np.float64)
+        if b.dtype.kind not in "fc" or b.size == 0:
+            continue
+        fin = np.isfinite(b)
+        nb = np.linalg.norm(b[fin])
+        d = np.linalg.norm(a[fin] - b[fin])
+        worst = max(worst, d / nb if nb > 0 else d)
+    return worst
 
 
 def rel_diff(a_dir, b_dir):
@@ -80,7 +96,7 @@ def main():
                 data = d / "eval" if (d / "eval").is_dir() else d / "calib"
                 models.append((d.name, d / "model.onnx", data))
     bad = 0
-    print(f"{'model':16} {'fused vs ref':>13} {'unfused vs ref':>15} {'table fused == unfused':>24}")
+    print(f"{'model':16} {'fused vs ref':>13} {'unfused vs ref':>15} {'rms rel':>9} {'table fused == unfused':>24}")
     for name, model, data in models:
         with tempfile.TemporaryDirectory() as t:
             ds = subset(data, a.samples, t)
@@ -89,6 +105,7 @@ def main():
                 outs[mode] = Path(t) / mode
                 infer(hq, model, ds, outs[mode], env)
             df, du = rel_diff(outs["fused"], outs["ref"]), rel_diff(outs["unfused"], outs["ref"])
+            rr = rms_rel(outs["fused"], outs["ref"])
             same = "skipped"
             if not a.no_calib:
                 calibrate(hq, model, ds, Path(t) / "t_fused.json", {})
@@ -98,7 +115,7 @@ def main():
                 bad += not eq
             ok = df <= a.tol and du <= a.tol
             bad += not ok
-            print(f"{name:16} {df:13.2e} {du:15.2e} {same:>24}{'' if ok else '   > tol ' + str(a.tol)}", flush=True)
+            print(f"{name:16} {df:13.2e} {du:15.2e} {rr:9.1e} {same:>24}{'' if ok else '   > tol ' + str(a.tol)}", flush=True)
     return 1 if bad else 0
 
 
