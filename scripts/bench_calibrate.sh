@@ -11,7 +11,8 @@
 # models/ppocr_mobile_v2_cls.onnx on its 8 reference .npy inputs repeated 25 times (200 samples,
 # 3 reps) and on the 48 calibration PNGs repeated 4 times (192 samples, 3 reps, with
 # --size 48x192 --keep-aspect --pad-value 0 --mean 127.5 --std 127.5); the generated ResNet-50
-# (scripts/gen_models.py, cached in build-bench/bench/) on 8 random .npy inputs (2 reps).
+# (scripts/gen_models.py, cached in build-bench/bench/) on 24 random .npy inputs (3 reps; with 8, the
+# 1-sample run's noise decided the marginal ratio: 1.17-1.64 for one binary).
 # Builds hyquant (Release, $BUILD_DIR, default build-bench/) if needed.
 # Needs: cmake, ninja, /usr/bin/python3 with numpy and onnx, GNU time (/usr/bin/time; installed
 # with apt-get when missing and running as root).
