@@ -36,7 +36,7 @@
 set -euo pipefail
 source "$(dirname "$0")/bench_common.sh"
 
-THREADS=2 REPS=3 R50_REPS=2 CLS_COPIES=25 R50_COUNT=8 ONLY="" KEEP=0 MPI_RANKS=0 THREADS_GIVEN=0
+THREADS=2 REPS=3 R50_REPS=3 CLS_COPIES=25 R50_COUNT=24 ONLY="" KEEP=0 MPI_RANKS=0 THREADS_GIVEN=0
 METHODS="minmax percentile entropy mse"
 while [ $# -gt 0 ]; do
     case $1 in
