@@ -2,17 +2,14 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
-#include <cstring>
-#include <deque>
 #include <exception>
-#include <limits>
 #include <mutex>
 #include <set>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 
+#include "calib/observer_queue.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "core/progress.h"
@@ -39,197 +36,6 @@ CalibrationTable::NonFiniteInput get_nonfinite(dist::Unpacker& u) {
     f.inf = u.get<uint64_t>();
     return f;
 }
-
-// y = clip(src, lo, hi) of the graph (Relu, Clip with constant bounds), both observed with bins: y's statistics of a
-// sample can come from src's (Histogram::clip_of) instead of a pass over y.
-struct ClipOf {
-    std::string src;
-    float lo = 0, hi = 0;
-};
-struct ClipOfHist {
-    Histogram* src = nullptr;
-    float lo = 0, hi = 0;
-};
-
-class ObserverQueue {
-public:
-    using Batch = std::vector<std::pair<Histogram*, Tensor>>;
-    // `inline_work`: no background thread; each batch is binned on the calling thread with the whole worker team
-    // (parallel_for). For executors on the host CPU: a third thread beside the team's spinning workers only takes
-    // time slices from them (measured on 2 cores: 40% of calibrate's time in OpenMP spin, 5.9x infer's time).
-    // `clip_of` (inline work only): derived histogram -> its source's; sources' samples are kept until the sample ends.
-    ObserverQueue(bool inline_work, std::map<Histogram*, ClipOfHist> clip_of) : inline_(inline_work) {
-        if (inline_)
-            for (auto& [y, d] : clip_of) {
-                sources_.insert(d.src);
-                clip_of_.emplace(y, d);
-            }
-        if (!inline_)
-            worker_ = std::thread([this] {
-                unpin_this_thread();  // not on the CPU the executor's main thread is pinned to
-                loop();
-            });
-    }
-    ~ObserverQueue() { finish(); }
-    // Collects tensors and hands them over in batches (few wake-ups per sample).
-    void push(Histogram* h, const Tensor& t) {
-        batch_.emplace_back(h, t);
-        batch_bytes_ += t.nbytes();
-        if (batch_bytes_ >= kBatchBytes) flush();
-    }
-    void flush() {
-        if (batch_.empty()) return;
-        if (inline_) {
-            observe_inline(batch_);
-            batch_.clear();
-            batch_bytes_ = 0;
-            return;
-        }
-        std::unique_lock<std::mutex> lk(mu_);
-        space_.wait(lk, [&] { return queued_ < kMaxBatches; });
-        batches_.push_back(std::move(batch_));
-        ++queued_;
-        batch_.clear();
-        batch_bytes_ = 0;
-        ready_.notify_one();
-    }
-    // A sample's tensors are all pushed: they are observed, and sources' per-sample statistics dropped.
-    void end_sample() {
-        flush();
-        pending_.clear();
-    }
-    // Waits until every queued tensor is observed (inline: merges the workers' parts into their histograms).
-    void finish() {
-        flush();
-        if (inline_) {
-            for (auto& [h, parts] : parts_)
-                for (const auto& p : parts) h->merge(p);
-            parts_.clear();
-            return;
-        }
-        {
-            std::lock_guard<std::mutex> lk(mu_);
-            if (done_) return;
-            done_ = true;
-        }
-        ready_.notify_one();
-        worker_.join();
-    }
-
-private:
-    static constexpr size_t kBatchBytes = 1 << 20, kMaxBatches = 2;  // at most ~3 MB in flight
-    // Every worker takes its share of every tensor of the batch (the same number of values each) into its own
-    // part of that tensor's histogram; the parts are merged at the end. Histograms depend only on the multiset of
-    // values, so this is exact, and no worker waits on another's bigger tensor.
-    // Tensors of at least this many values that are a derived histogram's source are binned whole (every worker
-    // on a share, into one per-sample histogram kept for the derived one); smaller ones the usual way.
-    static constexpr int64_t kSourceMin = 1 << 16;
-    void observe_inline(Batch& all) {
-        Batch b;  // the ordinary items: every worker its share, into its part
-        std::vector<size_t> special;
-        std::set<Histogram*> coming;  // sources of this batch, binned whole below (before what derives from them)
-        for (size_t i = 0; i < all.size(); ++i) {
-            Histogram* h = all[i].first;
-            auto d = clip_of_.find(h);
-            const bool derived = d != clip_of_.end() && (pending_.count(d->second.src) || coming.count(d->second.src));
-            const bool source = sources_.count(h) && (all[i].second.numel() >= kSourceMin || derived);
-            if (source) coming.insert(h);
-            if (source || derived) special.push_back(i);
-            else b.push_back(all[i]);
-        }
-        observe_parts(b);
-        for (size_t i : special) {  // in push order: a source before what derives from it
-            Histogram* h = all[i].first;
-            const Tensor& t = all[i].second;
-            auto d = clip_of_.find(h);
-            if (d != clip_of_.end() && pending_.count(d->second.src)) {
-                Histogram y;
-                if (Histogram::clip_of(pending_.at(d->second.src), d->second.lo, d->second.hi, floor_of(h), y)) {
-                    h->merge(y);
-                    ++derived_;
-                    if (!sources_.count(h)) continue;
-                    // y is a source itself (Clip after Relu): keep its statistics of this sample too.
-                    pending_[h] = std::move(y);
-                    continue;
-                }
-            }
-            if (sources_.count(h)) {  // (special as a source: big, or itself derived and now binned)
-                Histogram x(h->has_bins());
-                x.add(t.data<float>(), t.numel());  // split over the team inside
-                h->merge(x);
-                pending_[h] = std::move(x);
-            } else {
-                h->add(t.data<float>(), t.numel());
-            }
-        }
-    }
-    // The exponent a histogram (with its workers' parts) already has; Histogram::kNoFloor without data.
-    int floor_of(Histogram* h) const {
-        int e = !h->bins().empty() ? h->exponent() : Histogram::kNoFloor;
-        auto it = parts_.find(h);
-        if (it != parts_.end())
-            for (const auto& p : it->second)
-                if (!p.bins().empty()) e = std::max(e, p.exponent());
-        return e;
-    }
-    void observe_parts(Batch& b) {
-        if (b.empty()) return;
-        const int64_t team = std::max(1, num_threads());
-        std::vector<std::vector<Histogram>*> parts(b.size());
-        for (size_t i = 0; i < b.size(); ++i) {
-            auto it = parts_.find(b[i].first);
-            if (it == parts_.end())
-                it = parts_.emplace(b[i].first, std::vector<Histogram>((size_t)team, Histogram(b[i].first->has_bins()))).first;
-            parts[i] = &it->second;
-        }
-        parallel_for(team, 1, [&](int64_t lo, int64_t hi) {
-            for (int64_t w = lo; w < hi; ++w)
-                for (size_t i = 0; i < b.size(); ++i) {
-                    const int64_t n = b[i].second.numel();
-                    // Tensors below a few thousand values go whole to one worker (by position), bigger ones in shares.
-                    const int64_t begin = n < 4096 ? ((int64_t)i % team == w ? 0 : n) : n * w / team;
-                    const int64_t end = n < 4096 ? n : n * (w + 1) / team;
-                    if (end > begin) (*parts[i])[(size_t)w].add(b[i].second.data<float>() + begin, end - begin, false);
-                }
-        });
-    }
-    bool inline_ = false;
-    std::map<Histogram*, std::vector<Histogram>> parts_;  // inline: each histogram's per-worker parts
-    std::map<Histogram*, ClipOfHist> clip_of_;
-    std::set<Histogram*> sources_;
-    std::map<Histogram*, Histogram> pending_;  // this sample's statistics of sources seen so far
-
-public:
-    uint64_t derived_ = 0;  // tensors whose statistics came from their source's (for logs and tests)
-
-private:
-    void loop() {
-        for (;;) {
-            Batch b;
-            {
-                std::unique_lock<std::mutex> lk(mu_);
-                ready_.wait(lk, [&] { return done_ || !batches_.empty(); });
-                if (batches_.empty()) return;
-                b = std::move(batches_.front());
-                batches_.pop_front();
-            }
-            for (auto& [h, t] : b) h->add(t.data<float>(), t.numel());
-            {
-                std::lock_guard<std::mutex> lk(mu_);
-                --queued_;
-            }
-            space_.notify_one();
-        }
-    }
-    Batch batch_;
-    size_t batch_bytes_ = 0;
-    std::mutex mu_;
-    std::condition_variable ready_, space_;
-    std::deque<Batch> batches_;
-    size_t queued_ = 0;
-    bool done_ = false;
-    std::thread worker_;
-};
 
 // One executor's share of the work. Host-path statistics are gathered on a background thread while the
 // executor runs on: tensors are shared (the queue keeps them alive), each `host` histogram is only touched
@@ -262,43 +68,6 @@ struct SharedRun {
     SharedRun(const DataSource& d, const std::map<std::string, bool>& wb, int64_t begin, int64_t end)
         : data(d), with_bins(wb), n(end), next(begin), progress("calibrate", end - begin) {}
 };
-
-// Relu and Clip (constant float bounds) nodes of the main graph whose input and output both keep histograms.
-// HQ_CALIB_NO_DERIVE=1: none (every tensor binned from its values; the tables are the same).
-std::map<std::string, ClipOf> clip_pairs(const graph::Graph& g, const std::map<std::string, bool>& with_bins,
-                                         int64_t opset) {
-    std::map<std::string, ClipOf> r;
-    const char* off = std::getenv("HQ_CALIB_NO_DERIVE");
-    if (off && *off && std::strcmp(off, "0") != 0) return r;
-    auto bins = [&](const std::string& v) {
-        auto it = with_bins.find(v);
-        return it != with_bins.end() && it->second;
-    };
-    auto scalar = [&](const graph::Node& n, size_t k, float& v) {
-        if (k >= n.inputs.size() || n.inputs[k].empty()) return true;  // absent: unbounded
-        auto it = g.initializers.find(n.inputs[k]);
-        if (it == g.initializers.end() || it->second.dtype() != DType::F32 || it->second.numel() != 1) return false;
-        v = (float)it->second.at_f64(0);
-        return true;
-    };
-    for (const auto& n : g.nodes) {
-        if (!(n.domain.empty() || n.domain == "ai.onnx") || n.inputs.empty() || n.outputs.size() != 1) continue;
-        ClipOf c{n.inputs[0], -std::numeric_limits<float>::max(), std::numeric_limits<float>::max()};
-        if (n.op_type == "Relu") {
-            c.lo = 0.f, c.hi = std::numeric_limits<float>::infinity();
-        } else if (n.op_type == "Clip") {
-            if (opset < 11) {
-                c.lo = n.attr_float("min", c.lo), c.hi = n.attr_float("max", c.hi);
-            } else if (!scalar(n, 1, c.lo) || !scalar(n, 2, c.hi)) {
-                continue;
-            }
-        } else {
-            continue;
-        }
-        if (bins(c.src) && bins(n.outputs[0]) && c.src != n.outputs[0]) r.emplace(n.outputs[0], c);
-    }
-    return r;
-}
 
 void run_shard(const exec::Executor& ex, SharedRun& run, Shard& shard) {
     for (const auto& [name, bins] : run.with_bins) shard.host.emplace(name, Histogram(bins));
@@ -374,7 +143,7 @@ void run_shard(const exec::Executor& ex, SharedRun& run, Shard& shard) {
         dist::test_fault_point();
     }
     queue.finish();
-    if (queue.derived_) spdlog::debug("calibrate: {} tensor statistics derived from their Relu/Clip input's", queue.derived_);
+    if (queue.derived()) spdlog::debug("calibrate: {} tensor statistics derived from their Relu/Clip input's", queue.derived());
 }
 
 // One rank's histograms and samples seen, as bytes for rank 0 (dist::gather).
